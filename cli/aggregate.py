@@ -1,0 +1,69 @@
+"""Aggregate records over seeds: mean ± std (n) per (method, dataset, setting)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from iclr.cli.summary import setting
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (ddof=1; 0 for one value) of n values."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat | None:
+        """Statistics of ``values`` (None when empty)."""
+        if not values:
+            return None
+        n = len(values)
+        mean = sum(values) / n
+        var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+        return cls(mean, math.sqrt(var), n)
+
+    def scaled(self, factor: float) -> Stat:
+        """The same statistics in another unit (e.g. ×100 for percent)."""
+        return Stat(self.mean * factor, self.std * factor, self.n)
+
+    def format(self, digits: int = 4) -> str:
+        """``mean ± std (n)``."""
+        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} ({self.n})"
+
+
+def summarise(records: Iterable[dict[str, Any]], metric: str | None = None) -> list[dict[str, Any]]:
+    """One row per cell: method, dataset, setting, cell key, metric, Stat, seeds, failed count."""
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for record in records:
+        key = (record["method"], record["dataset"], record["cell_key"])
+        cell = cells.setdefault(
+            key,
+            {
+                "method": record["method"],
+                "dataset": record["dataset"],
+                "cell_key": record["cell_key"],
+                "setting": setting(record.get("overrides", [])),
+                "metric": metric or record.get("main_metric", "test_acc"),
+                "values": [],
+                "seeds": [],
+                "failed": 0,
+            },
+        )
+        value = record.get("metrics", {}).get(cell["metric"])
+        if record.get("status") == "ok" and value is not None:
+            cell["values"].append(float(value))
+            cell["seeds"].append(record["seed"])
+        elif record.get("status") == "failed":
+            cell["failed"] += 1
+    rows = []
+    for cell in sorted(cells.values(), key=lambda c: (c["method"], c["dataset"], c["setting"])):
+        cell["stat"] = Stat.of(cell.pop("values"))
+        cell["seeds"] = sorted(cell["seeds"])
+        rows.append(cell)
+    return rows

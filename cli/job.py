@@ -1,0 +1,160 @@
+"""The one job function behind ``iclr run``, ``iclr run -m`` and ``iclr table``."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+import traceback
+from datetime import datetime, timezone
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from iclr.cli import records
+from iclr.cli.errors import UserError
+
+OUTCOME_FILE = "job.json"
+_VERSIONED = ("iclr", "torch", "torch-geometric", "hydra-core", "omegaconf", "numpy")
+
+
+@cache
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+@cache
+def _git_state() -> dict[str, Any]:
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=here, capture_output=True, text=True, timeout=5, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    sha = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no") if sha else None
+    return {"git_sha": sha, "git_dirty": bool(dirty) if sha else None}
+
+
+def resolve_config(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain data with interpolations resolved and paths made absolute."""
+    container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    assert isinstance(container, dict)
+    container.pop("hydra", None)
+    paths = container.get("paths", {})
+    for name, value in paths.items():
+        if value is not None:
+            paths[name] = str(Path(value).expanduser().resolve())
+    return container
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, UserError) else f"{type(exc).__name__}: {text}"
+
+
+def execute_job(
+    cfg: DictConfig, out_dir: Path, overrides: list[str], force: bool = False
+) -> dict[str, Any]:
+    """Run one (method, dataset, seed) job unless its record exists; return the job's outcome.
+
+    The outcome (also written to ``out_dir/job.json`` for the sweep summary) says ``done``,
+    ``cached`` or ``failed``. A failing method writes a failed record plus its traceback and does
+    not raise; Ctrl-C propagates and leaves no record.
+    """
+    from iclr.methods.registry import load_entrypoint
+
+    config = resolve_config(cfg)
+    method, dataset, seed = config["method"]["name"], config["dataset"]["name"], config["seed"]
+    key = records.cell_key(config)
+    results_dir = Path(config["paths"]["output_dir"]) / "results"
+    path = records.record_path(results_dir, method, dataset, key, seed)
+    metric = config["dataset"].get("metric", "test_acc")
+    outcome = {
+        "method": method,
+        "dataset": dataset,
+        "seed": seed,
+        "cell_key": key,
+        "overrides": overrides,
+        "record": str(path),
+        "run_dir": str(out_dir),
+        "metric": metric,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    if not force and records.is_done(path):
+        previous = records.read_record(path) or {}
+        outcome.update(
+            status="cached",
+            value=previous.get("metrics", {}).get(metric),
+            runtime_s=previous.get("runtime_s"),
+        )
+        _write_outcome(out_dir, outcome)
+        return outcome
+
+    record: dict[str, Any] = {
+        "schema": records.SCHEMA,
+        "status": "running",
+        "method": method,
+        "dataset": dataset,
+        "seed": seed,
+        "cell_key": key,
+        "overrides": overrides,
+        "main_metric": metric,
+        "selection": config["method"].get("selection", "final epoch"),
+        "started_at": _now(),
+        "run_dir": str(out_dir),
+        "host": platform.node(),
+        "versions": _versions(),
+        **_git_state(),
+    }
+    start = time.perf_counter()
+    try:
+        from iclr.methods.common.runtime import setup_torch
+
+        device = setup_torch(seed, cfg.hardware)
+        metrics = load_entrypoint(method)(OmegaConf.create(config), out_dir, device)
+        record.update(status="ok", metrics={k: float(v) for k, v in metrics.items()})
+    except Exception as exc:  # a failing job must not stop the sweep
+        trace = traceback.format_exc()
+        trace_path = path.with_suffix(".traceback.txt")
+        records.write_atomic(trace_path, trace)
+        (out_dir / "traceback.txt").write_text(trace)
+        record.update(status="failed", metrics={}, error=_one_line(exc), traceback=str(trace_path))
+    record.update(
+        runtime_s=round(time.perf_counter() - start, 3), finished_at=_now(), config=config
+    )
+    records.write_record(path, record)
+    outcome.update(
+        status="done" if record["status"] == "ok" else "failed",
+        value=record["metrics"].get(metric),
+        runtime_s=record["runtime_s"],
+        error=record.get("error"),
+        selection=record["selection"],
+        best_epoch=record["metrics"].get("best_epoch"),
+    )
+    _write_outcome(out_dir, outcome)
+    return outcome
+
+
+def _write_outcome(out_dir: Path, outcome: dict[str, Any]) -> None:
+    records.write_atomic(out_dir / OUTCOME_FILE, json.dumps(outcome, indent=2, default=str))

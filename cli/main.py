@@ -1,0 +1,406 @@
+"""The ``iclr`` command line. Only Typer is imported at start-up: ``iclr --help`` stays fast, and
+each command imports what it needs (Hydra, torch, pandas) when it runs."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from iclr.cli.errors import UserError
+
+app = typer.Typer(
+    name="iclr",
+    help="Reproduce, sweep and compare the ten Amazon papers of ICLR 2022.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(
+    help="Where datasets live; fetch them from the mirror or source; verify.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
+
+FORMAT_HELP = "rich (default), md, csv or latex"
+# Hydra flags that take the next token as their value.
+_VALUE_FLAGS = {
+    "-c",
+    "--cfg",
+    "-p",
+    "--package",
+    "-cp",
+    "--config-path",
+    "-cn",
+    "--config-name",
+    "-cd",
+    "--config-dir",
+    "--experimental-rerun",
+    "-i",
+    "--info",
+}
+_NO_RUN_FLAGS = {
+    "-c",
+    "--cfg",
+    "-i",
+    "--info",
+    "--hydra-help",
+    "--version",
+    "-sc",
+    "--shell-completion",
+}
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ``UserError`` into a one-line message and exit code 2 (no traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted: no record was written for the job in progress", 130)
+
+    return wrapper
+
+
+def _check_format(fmt: str) -> str:
+    from iclr.cli.render import FORMATS
+
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format '{fmt}'; choose one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def _split_args(args: list[str]) -> tuple[list[str], list[str]]:
+    overrides, flags, i = [], [], 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-"):
+            flags.append(arg)
+            if arg in _VALUE_FLAGS and i + 1 < len(args) and "=" not in args[i + 1]:
+                flags.append(args[i + 1])
+                i += 1
+        else:
+            overrides.append(arg)
+        i += 1
+    return overrides, flags
+
+
+def _job_folder(overrides: list[str], multirun: bool) -> Path:
+    from iclr.cli import locations
+
+    base = locations.output_dir()
+    for override in overrides:
+        if override.startswith("paths.output_dir="):
+            base = Path(override.split("=", 1)[1]).resolve()
+    kind = "sweeps" if multirun else "runs"
+    return base / kind / datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@user_errors
+def run(
+    ctx: typer.Context,
+    multirun: bool = typer.Option(
+        False, "-m", "--multirun", help="Sweep: one job per combination."
+    ),
+    force: bool = typer.Option(False, "--force", help="Rerun jobs that already have a record."),
+) -> None:
+    """Train and evaluate: iclr run [-m] method=NAME dataset=NAME [key=value ...] [hydra flags].
+
+    Overrides are Hydra's: sweeps (method=gcn,mlp  seed=range(0,5)) need -m; --cfg job prints the
+    composed config; hydra/launcher=joblib runs a sweep in parallel.
+    """
+    from iclr.cli.hydra_app import launch
+    from iclr.cli.overrides import expand, for_sweep, validate
+    from iclr.cli.summary import print_single, print_sweep, read_outcomes
+
+    overrides, flags = _split_args(list(ctx.args))
+    no_run = any(f in _NO_RUN_FLAGS for f in flags)
+    if "--hydra-help" not in flags:
+        plan = expand(overrides, multirun)
+        validate(plan)
+    if force:
+        overrides.append("runner.force=true")
+    folder = None
+    if not no_run:
+        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        given = [o.split("=", 1)[1] for o in overrides if o.startswith(f"{key}=")]
+        folder = Path(given[0]).resolve() if given else _job_folder(overrides, multirun)
+        if not given:
+            overrides.append(f"{key}='{folder}'")
+    if multirun:
+        overrides = for_sweep(overrides)
+    launch([*(["--multirun"] if multirun else []), *flags, *overrides])
+    if folder is None:
+        return
+    outcomes = read_outcomes(folder, multirun)
+    if multirun:
+        counts = print_sweep(outcomes, plan.size)
+        failed = counts["failed"]
+    else:
+        if not outcomes:
+            fail(f"the job wrote no outcome in {folder}; see the log there", 1)
+        print_single(outcomes[0])
+        failed = outcomes[0]["status"] == "failed"
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+@user_errors
+def list_(what: str = typer.Argument("all", help="methods, datasets, tables or all")) -> None:
+    """List methods, datasets and paper tables."""
+    from iclr.cli.render import Grid, emit
+
+    choices = ("methods", "datasets", "tables", "all")
+    if what not in choices:
+        raise UserError(f"unknown list '{what}'; choose one of: {', '.join(choices)}")
+    if what in ("methods", "all"):
+        from iclr.methods.registry import METHODS
+
+        emit(
+            Grid(
+                ["method", "paper", "what it is"],
+                [[n, e.paper, e.summary] for n, e in sorted(METHODS.items())],
+                title="methods",
+            ),
+            "rich",
+        )
+    if what in ("datasets", "all"):
+        from iclr.data.registry import sources
+
+        emit(
+            Grid(
+                ["dataset", "what it is", "licence"],
+                [[n, s.summary, s.licence] for n, s in sorted(sources().items())],
+                title="datasets",
+            ),
+            "rich",
+        )
+    if what in ("tables", "all"):
+        from iclr.cli.tables import load_spec, table_names
+
+        emit(
+            Grid(
+                ["table", "title", "paper values from"],
+                [[n, (s := load_spec(n)).title, s.source] for n in table_names()],
+                title="tables",
+            ),
+            "rich",
+        )
+
+
+@app.command()
+@user_errors
+def results(
+    path: Path = typer.Argument(None, help="Results store or a sub-folder (default: the store)."),
+    method: list[str] = typer.Option(None, "--method", help="Only these methods (repeatable)."),
+    dataset: list[str] = typer.Option(None, "--dataset", help="Only these datasets (repeatable)."),
+    metric: str = typer.Option(None, "--metric", help="Metric to aggregate (default: main)."),
+    fmt: str = typer.Option("rich", "--format", help=FORMAT_HELP),
+) -> None:
+    """Mean ± std (n) over seeds per (method, dataset, setting)."""
+    from iclr.cli import locations
+    from iclr.cli.aggregate import summarise
+    from iclr.cli.records import iter_records
+    from iclr.cli.render import Grid, emit
+
+    _check_format(fmt)
+    root = path or locations.results_dir()
+    if not root.exists():
+        raise UserError(f"no results at {root}; run `iclr run ...` first or pass a results folder")
+    found = [
+        r
+        for r in iter_records(root)
+        if (not method or r["method"] in method) and (not dataset or r["dataset"] in dataset)
+    ]
+    rows = summarise(found, metric)
+    if not rows:
+        raise UserError(f"no records under {root} match the filters")
+    if fmt == "csv":
+        grid = Grid(
+            ["method", "dataset", "setting", "cell_key", "metric", "mean", "std", "n", "failed"],
+            [
+                [
+                    r["method"],
+                    r["dataset"],
+                    r["setting"],
+                    r["cell_key"],
+                    r["metric"],
+                    *(
+                        ["", "", "0"]
+                        if r["stat"] is None
+                        else [f"{r['stat'].mean:.6g}", f"{r['stat'].std:.6g}", str(r["stat"].n)]
+                    ),
+                    str(r["failed"]),
+                ]
+                for r in rows
+            ],
+        )
+    else:
+        grid = Grid(
+            ["method", "dataset", "setting", "metric", "mean ± std (n)", "seeds", "failed"],
+            [
+                [
+                    r["method"],
+                    r["dataset"],
+                    r["setting"] or "(defaults)",
+                    r["metric"],
+                    r["stat"].format() if r["stat"] else "—",
+                    ",".join(map(str, r["seeds"])),
+                    str(r["failed"]),
+                ]
+                for r in rows
+            ],
+            title=f"results in {root}",
+            right_align={4},
+        )
+    emit(grid, fmt)
+
+
+@app.command()
+@user_errors
+def table(
+    name: str = typer.Argument(
+        ..., help="PAPER/TABLE, e.g. baselines/planetoid (iclr list tables)"
+    ),
+    plan_only: bool = typer.Option(
+        False, "--plan", help="List cells and their state; run nothing."
+    ),
+    seeds: str = typer.Option(None, "--seeds", help="Comma-separated seeds (default: the spec's)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel worker processes."),
+    force: bool = typer.Option(False, "--force", help="Rerun cells that already have records."),
+    extra: list[str] = typer.Option(
+        None,
+        "--set",
+        help="Extra override for every cell, e.g. "
+        "--set method.epochs=20 (repeatable; separate cells).",
+    ),
+    fmt: str = typer.Option("rich", "--format", help=FORMAT_HELP),
+) -> None:
+    """Reproduce a paper table: run missing cells, print ours | paper | Δ | status."""
+    from iclr.cli import locations, tables
+    from iclr.cli.records import write_atomic
+    from iclr.cli.render import emit, to_csv, to_markdown
+
+    _check_format(fmt)
+    spec = tables.load_spec(name)
+    try:
+        chosen = [int(s) for s in seeds.split(",")] if seeds else spec.seeds
+    except ValueError:
+        raise UserError(f"--seeds takes comma-separated integers, got '{seeds}'") from None
+    cells = tables.plan(spec, chosen, tuple(extra or ()))
+    if plan_only:
+        emit(tables.plan_grid(cells, spec, len(chosen)), fmt)
+        return
+    if force:
+        for cell in cells:
+            cell.missing_seeds = sorted(set(cell.missing_seeds) | set(cell.done_seeds))
+    todo = tables.jobs_to_run(cells, spec)
+    outcomes = tables.run_jobs(spec, todo, jobs, force) if todo else []
+    tables.collect(cells, spec, chosen)
+    emit(
+        tables.csv_grid(cells, spec, len(chosen))
+        if fmt == "csv"
+        else tables.result_grid(cells, spec, len(chosen)),
+        fmt,
+    )
+    out = locations.output_dir() / "tables" / name
+    write_atomic(out.with_suffix(".md"), to_markdown(tables.result_grid(cells, spec, len(chosen))))
+    write_atomic(out.with_suffix(".csv"), to_csv(tables.csv_grid(cells, spec, len(chosen))))
+    failed = [o for o in outcomes if o["status"] == "failed"]
+    typer.echo(
+        f"{len(outcomes)} jobs run ({len(failed)} failed); table saved to {out}.md/.csv", err=True
+    )
+    for outcome in failed:
+        typer.echo(
+            f"failed: {outcome['method']}/{outcome['dataset']} seed {outcome['seed']}: "
+            f"{outcome['error']}",
+            err=True,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@data_app.command("list")
+@user_errors
+def data_list() -> None:
+    """Each dataset, where it is now (data root, mirror, download) and its folder."""
+    from iclr.cli import locations
+    from iclr.cli.render import Grid, emit
+    from iclr.data.registry import sources
+    from iclr.data.store import availability
+
+    root, mirror = locations.data_dir(), locations.mirror_dir()
+    emit(
+        Grid(
+            ["dataset", "available from", "folder"],
+            [
+                [n, availability(s, root, mirror), str(root / s.folder)]
+                for n, s in sorted(sources().items())
+            ],
+            title=f"data root {root}; mirror {mirror or '(ICLR_DATA_MIRROR unset)'}",
+        ),
+        "rich",
+    )
+
+
+@data_app.command("fetch")
+@user_errors
+def data_fetch(name: str = typer.Argument(..., help="Dataset name (iclr data list).")) -> None:
+    """Copy a dataset from the mirror, or download it from its official source; check it."""
+    from iclr.cli import locations
+    from iclr.data.registry import get_source
+    from iclr.data.store import ensure_local
+
+    folder = ensure_local(get_source(name), locations.data_dir(), locations.mirror_dir())
+    typer.echo(f"{name}: ready in {folder}")
+
+
+@data_app.command("verify")
+@user_errors
+def data_verify(name: str = typer.Argument(..., help="Dataset name (iclr data list).")) -> None:
+    """Recompute the checksums of a dataset's files in the data root."""
+    from iclr.cli import locations
+    from iclr.cli.render import Grid, emit
+    from iclr.data.registry import get_source
+    from iclr.data.store import check_files
+
+    source = get_source(name)
+    folder = locations.data_dir() / source.folder
+    states = check_files(source, folder, use_stamp=False)
+    emit(
+        Grid(
+            ["file", "state", "detail"],
+            [[s.path, s.state, s.detail] for s in states],
+            title=f"{name} in {folder}",
+        ),
+        "rich",
+    )
+    bad = [s for s in states if s.state in {"missing", "corrupt"}]
+    if bad:
+        fail(f"{len(bad)} file(s) missing or corrupt; run `iclr data fetch {name}`", 1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Check ``iclr run`` overrides before Hydra starts, so that mistakes give one clear line.
+
+Unknown or missing method/dataset, a value of the wrong type, an unknown key or a sweep without
+``-m`` all become a ``UserError`` naming the fix, instead of Hydra's multi-line report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from iclr.cli.errors import UserError
+from iclr.cli.locations import conf_dir
+
+GROUPS = ("method", "dataset", "hardware")
+REQUIRED = ("method", "dataset")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The jobs an ``iclr run`` command line expands to."""
+
+    jobs: list[list[str]]  # one override list per job
+
+    @property
+    def size(self) -> int:
+        return len(self.jobs)
+
+
+def group_choices(group: str) -> list[str]:
+    """Option names of a config group (the YAML files in ``conf/<group>/``)."""
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def expand(overrides: list[str], multirun: bool) -> Plan:
+    """Parse overrides and expand sweeps into one override list per job."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise UserError(f"cannot parse override: {_first_line(exc)}") from None
+    sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
+    if sweeps and not multirun:
+        raise UserError(f"'{sweeps[0]}' is a sweep: add -m (iclr run -m ...) to run every value")
+    given = {o.key_or_group: o for o in parsed}
+    for group in REQUIRED:
+        if group not in given:
+            raise UserError(
+                f"missing {group}=NAME; choose one of: {', '.join(group_choices(group))}"
+            )
+    for group in GROUPS:
+        if group in given:
+            override = given[group]
+            values = (
+                list(override.sweep_string_iterator())
+                if override.is_sweep_override()
+                else [override.value()]
+            )
+            choices = group_choices(group)
+            for value in values:
+                if value not in choices:
+                    raise UserError(
+                        f"unknown {group} '{value}'; choose one of: {', '.join(choices)}"
+                    )
+    try:
+        batches = BasicSweeper.split_arguments(parsed, None)
+    except HydraException as exc:
+        raise UserError(f"cannot expand sweep: {_first_line(exc)}") from None
+    jobs = [job for batch in batches for job in batch]
+    return Plan(jobs=jobs)
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def _is_group(key: str) -> bool:
+    return key in GROUPS or "/" in key or key == "method_dataset"
+
+
+def _type_error(key: str, default: object, value: object) -> str | None:
+    if default is None or value is None:
+        return None
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        return None
+    if ok:
+        return None
+    return f"{key}={value!r}: expected {type(default).__name__} (default {default!r})"
+
+
+def for_sweep(overrides: list[str]) -> list[str]:
+    """Prefix plain key overrides with ``++`` for Hydra's multirun.
+
+    Hydra composes a sweep-level config before the jobs, with swept groups still unset, so
+    ``method.epochs=5`` beside ``method=gcn,mlp`` would fail there ("not in struct"). Force-add
+    is exact at the job level, where the key exists; unknown keys were already rejected by
+    ``validate`` with the user's own overrides.
+    """
+    return [
+        o
+        if o.startswith(("+", "~")) or _is_group(_key(o)) or _key(o).startswith("hydra")
+        else f"++{o}"
+        for o in overrides
+    ]
+
+
+def validate(plan: Plan) -> None:
+    """Compose every distinct job config; raise a one-line ``UserError`` on the first bad one."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    seen: set[tuple[str, ...]] = set()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(Path(conf_dir())), version_base="1.3"):
+            for job in plan.jobs:
+                own = tuple(o for o in job if not _key(o).startswith("hydra") and _key(o) != "seed")
+                if own in seen:
+                    continue
+                seen.add(own)
+                _check_job(list(own), compose)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _check_job(overrides: list[str], compose) -> None:
+    try:
+        cfg: DictConfig = compose(config_name="config", overrides=overrides)
+        OmegaConf.to_container(cfg, resolve=True)
+    except Exception as exc:  # Hydra and OmegaConf raise many types; all are user input errors here
+        raise UserError(f"bad override: {_first_line(exc)}") from None
+    groups = [o for o in overrides if _is_group(_key(o))]
+    defaults = compose(config_name="config", overrides=groups)
+    for override in overrides:
+        key = _key(override)
+        if _is_group(key) or override.startswith(("+", "~")):
+            continue
+        problem = _type_error(key, OmegaConf.select(defaults, key), OmegaConf.select(cfg, key))
+        if problem:
+            raise UserError(problem)

@@ -1,0 +1,344 @@
+"""Paper tables: a YAML spec (rows × columns of overrides, paper values) drives planning,
+running the missing (cell, seed) jobs, and rendering ours | paper | Δ | status per cell."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from iclr.cli import records
+from iclr.cli.aggregate import Stat
+from iclr.cli.errors import UserError
+from iclr.cli.locations import conf_dir
+from iclr.cli.render import Grid
+
+UNAVAILABLE = "not run (data unavailable offline)"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One row or column: a label and the overrides it adds."""
+
+    name: str
+    overrides: tuple[str, ...]
+
+
+@dataclass
+class TableSpec:
+    """A paper table: which runs make each cell and what the paper reports."""
+
+    name: str
+    title: str
+    source: str
+    metric: str
+    rows: list[Axis]
+    cols: list[Axis]
+    seeds: list[int]
+    tolerance: float
+    scale: float = 1.0
+    digits: int = 2
+    overrides: tuple[str, ...] = ()
+    label: str = ""
+    paper: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def paper_value(self, row: str, col: str) -> float | None:
+        """The paper's number for a cell, or None when the paper has none."""
+        return self.paper.get(row, {}).get(col)
+
+
+def table_names() -> list[str]:
+    """All specs under ``conf/tables`` as ``paper/table``."""
+    root = conf_dir() / "tables"
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+
+
+def load_spec(name: str) -> TableSpec:
+    """Read and validate ``conf/tables/<name>.yaml``."""
+    path = conf_dir() / "tables" / f"{name}.yaml"
+    if not path.is_file():
+        raise UserError(f"unknown table '{name}'; choose one of: {', '.join(table_names())}")
+    return parse_spec(name, path)
+
+
+def parse_spec(name: str, path: Path) -> TableSpec:
+    """Read and validate a table spec file."""
+    raw = yaml.safe_load(path.read_text())
+    try:
+
+        def axes(items: list[dict[str, Any]]) -> list[Axis]:
+            return [Axis(str(i["name"]), tuple(i.get("overrides", []))) for i in items]
+
+        spec = TableSpec(
+            name=name,
+            title=raw["title"],
+            source=raw["source"],
+            metric=raw["metric"],
+            rows=axes(raw["rows"]),
+            cols=axes(raw["cols"]),
+            seeds=[int(s) for s in raw["seeds"]],
+            tolerance=float(raw["tolerance"]),
+            scale=float(raw.get("scale", 1.0)),
+            digits=int(raw.get("digits", 2)),
+            overrides=tuple(raw.get("overrides", [])),
+            label=raw.get("label", ""),
+            paper=raw.get("paper") or {},
+            notes=raw.get("notes") or {},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"table spec {path} is invalid: {exc!r}") from None
+    names_r, names_c = {r.name for r in spec.rows}, {c.name for c in spec.cols}
+    for row, values in spec.paper.items():
+        unknown = (set() if row in names_r else {row}) | (set(values) - names_c)
+        if unknown:
+            raise UserError(f"table spec {path}: paper values name unknown rows/cols {unknown}")
+    return spec
+
+
+@dataclass
+class Cell:
+    """One (row, column) of a table with its planned jobs and their state."""
+
+    row: Axis
+    col: Axis
+    overrides: list[str]
+    method: str = ""
+    dataset: str = ""
+    key: str = ""
+    availability: str = "local"
+    done_seeds: list[int] = field(default_factory=list)
+    missing_seeds: list[int] = field(default_factory=list)
+    stat: Stat | None = None
+    failed: int = 0
+    results: Path = Path()
+
+    @property
+    def runnable(self) -> bool:
+        return self.availability != "unavailable"
+
+
+def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list[Cell]:
+    """Compose every cell's config, find its records and say which seeds are missing.
+
+    ``extra`` overrides apply to every cell (e.g. ``method.epochs=20`` for a quick check); they
+    change the cell keys, so such runs never mix with the spec's own.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from iclr.cli.job import resolve_config
+    from iclr.data.registry import get_source
+    from iclr.data.store import availability
+
+    cells = []
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            for row in spec.rows:
+                for col in spec.cols:
+                    overrides = [*spec.overrides, *row.overrides, *col.overrides, *extra]
+                    try:
+                        cfg = compose(config_name="config", overrides=overrides)
+                    except Exception as exc:
+                        raise UserError(
+                            f"table {spec.name}, cell ({row.name}, {col.name}): "
+                            f"{str(exc).splitlines()[0]}"
+                        ) from None
+                    config = resolve_config(cfg)
+                    cell = Cell(
+                        row,
+                        col,
+                        overrides,
+                        config["method"]["name"],
+                        config["dataset"]["name"],
+                        records.cell_key(config),
+                    )
+                    results = Path(config["paths"]["output_dir"]) / "results"
+                    cell.results = results
+                    for seed in seeds:
+                        path = records.record_path(
+                            results, cell.method, cell.dataset, cell.key, seed
+                        )
+                        (cell.done_seeds if records.is_done(path) else cell.missing_seeds).append(
+                            seed
+                        )
+                    if cell.missing_seeds:
+                        mirror = config["paths"]["mirror"]
+                        cell.availability = availability(
+                            get_source(cell.dataset),
+                            Path(config["paths"]["data_dir"]),
+                            Path(mirror) if mirror else None,
+                        )
+                    cells.append(cell)
+    finally:
+        GlobalHydra.instance().clear()
+    return cells
+
+
+def collect(cells: list[Cell], spec: TableSpec, seeds: list[int]) -> None:
+    """Fill each cell's statistics (in the paper's scale) from the results store."""
+    for cell in cells:
+        values, failed = [], 0
+        for seed in seeds:
+            record = records.read_record(
+                records.record_path(cell.results, cell.method, cell.dataset, cell.key, seed)
+            )
+            if record and record["status"] == "ok" and spec.metric in record["metrics"]:
+                values.append(record["metrics"][spec.metric])
+            elif record and record["status"] == "failed":
+                failed += 1
+        stat = Stat.of(values)
+        cell.stat, cell.failed = stat.scaled(spec.scale) if stat else None, failed
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.=_-]+", "-", text).strip("-")
+
+
+def jobs_to_run(cells: list[Cell], spec: TableSpec) -> list[tuple[list[str], str]]:
+    """(overrides, run folder name) of every missing (cell, seed) whose data is available."""
+    return [
+        (
+            [*cell.overrides, f"seed={seed}"],
+            f"{_slug(cell.row.name)}__{_slug(cell.col.name)}__seed={seed}",
+        )
+        for cell in cells
+        if cell.runnable
+        for seed in cell.missing_seeds
+    ]
+
+
+def run_jobs(
+    spec: TableSpec, jobs: list[tuple[list[str], str]], n_jobs: int, force: bool
+) -> list[dict]:
+    """Run jobs in-process (``n_jobs=1``) or in a process pool; return their outcomes."""
+    stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f")
+    from iclr.cli.locations import output_dir
+
+    base = output_dir() / "runs" / f"{stamp}-table-{_slug(spec.name)}"
+    if n_jobs <= 1:
+        return [run_one(overrides, base / name, force) for overrides, name in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, overrides, base / name, force) for overrides, name in jobs]
+        return [f.result() for f in futures]
+
+
+def run_one(overrides: list[str], out_dir: Path, force: bool) -> dict:
+    """Compose one job's config and execute it (importable for process pools)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from iclr.cli.job import execute_job
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    GlobalHydra.instance().clear()
+    return execute_job(cfg, out_dir, overrides, force=force)
+
+
+def status(cell: Cell, spec: TableSpec, n_seeds: int) -> str:
+    """✓ within tolerance of the paper, ✗ outside, or why there is no comparison."""
+    if cell.stat is None:
+        if not cell.runnable:
+            return UNAVAILABLE
+        return f"failed ({cell.failed})" if cell.failed else "missing"
+    paper = spec.paper_value(cell.row.name, cell.col.name)
+    partial = f" ({cell.stat.n}/{n_seeds} seeds)" if cell.stat.n < n_seeds else ""
+    if paper is None:
+        return "no paper value" + partial
+    return ("✓" if abs(cell.stat.mean - paper) <= spec.tolerance else "✗") + partial
+
+
+def result_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
+    """Human-readable grid: one line per cell with ours | paper | Δ | status."""
+    d = spec.digits
+    rows, footnotes = [], []
+    for cell in cells:
+        paper = spec.paper_value(cell.row.name, cell.col.name)
+        ours = (
+            f"{cell.stat.mean:.{d}f} ± {cell.stat.std:.{d}f} ({cell.stat.n})" if cell.stat else "—"
+        )
+        delta = f"{cell.stat.mean - paper:+.{d}f}" if cell.stat and paper is not None else "—"
+        note = spec.notes.get(cell.row.name, {}).get(cell.col.name, "")
+        if note and note not in footnotes:
+            footnotes.append(note)
+        mark = f" [{footnotes.index(note) + 1}]" if note else ""
+        rows.append(
+            [
+                cell.row.name,
+                cell.col.name,
+                ours,
+                "—" if paper is None else f"{paper:.{d}f}",
+                delta,
+                status(cell, spec, n_seeds) + mark,
+            ]
+        )
+    label = f" [{spec.label}]" if spec.label else ""
+    source = spec.source.strip().rstrip(".")
+    caption = " ".join(
+        [
+            f"ours: {spec.metric} × {spec.scale:g}, mean ± std (n seeds of {n_seeds});",
+            f"✓ = within ±{spec.tolerance:g} of the paper. Paper: {source}.",
+            *(f"[{i}] {note}." for i, note in enumerate(footnotes, 1)),
+        ]
+    )
+    return Grid(
+        ["row", "col", "ours", "paper", "Δ", "status"],
+        rows,
+        title=f"{spec.name}: {spec.title}{label}",
+        caption=caption,
+        right_align={2, 3, 4},
+    )
+
+
+def csv_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
+    """Machine-readable grid: ``row,col,mean,std,n,paper,delta,status`` (paper's scale)."""
+    rows = []
+    for cell in cells:
+        paper = spec.paper_value(cell.row.name, cell.col.name)
+        s = cell.stat
+        rows.append(
+            [
+                cell.row.name,
+                cell.col.name,
+                "" if s is None else f"{s.mean:.4f}",
+                "" if s is None else f"{s.std:.4f}",
+                "0" if s is None else str(s.n),
+                "" if paper is None else f"{paper:g}",
+                "" if s is None or paper is None else f"{s.mean - paper:.4f}",
+                status(cell, spec, n_seeds),
+            ]
+        )
+    return Grid(["row", "col", "mean", "std", "n", "paper", "delta", "status"], rows)
+
+
+def plan_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
+    """What ``iclr table --plan`` shows: each cell, its config key and its state."""
+    rows = []
+    for cell in cells:
+        if not cell.missing_seeds:
+            state = f"done {len(cell.done_seeds)}/{n_seeds}"
+        elif not cell.runnable:
+            state = UNAVAILABLE
+        else:
+            state = (
+                f"to run {len(cell.missing_seeds)}/{n_seeds} (seeds "
+                f"{', '.join(map(str, cell.missing_seeds))})"
+                + ("; data will be downloaded" if cell.availability == "download" else "")
+            )
+        rows.append([cell.row.name, cell.col.name, " ".join(cell.overrides), cell.key, state])
+    return Grid(
+        ["row", "col", "overrides", "cell key", "state"],
+        rows,
+        title=f"{spec.name}: plan",
+        right_align=set(),
+    )

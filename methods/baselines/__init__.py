@@ -1,0 +1,1 @@
+"""Baselines that paper tables compare against (node classifiers: MLP, GCN, GraphSAGE)."""

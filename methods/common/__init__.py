@@ -1,0 +1,1 @@
+"""Helpers shared by all methods: torch set-up, model selection, history, progress, metrics."""

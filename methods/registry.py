@@ -1,0 +1,37 @@
+"""Lazy method registry: name -> ``"module:function"`` entrypoint, imported only when a job runs.
+
+Adding a method is one folder under ``methods/``, its ``conf/method/<name>.yaml`` and one line here.
+An entrypoint has the signature ``run(cfg, out_dir, device) -> dict[str, float]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """Where a method's entrypoint lives and what it is, for ``iclr list methods``."""
+
+    entrypoint: str
+    paper: str
+    summary: str
+
+
+_NODE = "iclr.methods.baselines.node_classification:run"
+
+METHODS: dict[str, MethodEntry] = {
+    "mlp": MethodEntry(_NODE, "baseline", "MLP on node features only (no graph)"),
+    "gcn": MethodEntry(_NODE, "baseline", "Graph convolutional network (Kipf & Welling, 2017)"),
+    "sage": MethodEntry(_NODE, "baseline", "GraphSAGE, mean aggregator (Hamilton et al., 2017)"),
+}
+
+
+def load_entrypoint(name: str) -> Callable[..., dict[str, float]]:
+    """Import and return the ``run`` function of method ``name``."""
+    module_name, _, function = METHODS[name].entrypoint.partition(":")
+    module: Any = importlib.import_module(module_name)
+    return getattr(module, function)

@@ -1,0 +1,35 @@
+"""Shared test constants: where the offline data mirror is and markers that depend on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MIRROR = Path(os.environ.get("ICLR_DATA_MIRROR", REPO.parent / "shared" / "datasets")).resolve()
+
+
+def mirror_has(folder: str) -> bool:
+    """True when the shared mirror holds ``folder`` (e.g. ``planetoid/Cora``)."""
+    return (MIRROR / folder).is_dir()
+
+
+needs_planetoid = pytest.mark.skipif(
+    not mirror_has("planetoid/Cora"), reason=f"Planetoid mirror not found at {MIRROR}"
+)
+
+
+def composed(*overrides: str):
+    """The composed job config for GCN on Cora plus ``overrides`` (Hydra's Compose API)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from iclr.cli.locations import conf_dir
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["method=gcn", "dataset=cora", *overrides])
+    GlobalHydra.instance().clear()
+    return cfg
