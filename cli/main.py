@@ -311,7 +311,7 @@ def table(
     if force:
         for cell in cells:
             cell.missing_seeds = sorted(set(cell.missing_seeds) | set(cell.done_seeds))
-    todo = tables.jobs_to_run(cells, spec)
+    todo = tables.jobs_to_run(cells)
     outcomes = tables.run_jobs(spec, todo, jobs, force) if todo else []
     tables.collect(cells, spec, chosen)
     emit(

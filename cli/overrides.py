@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from iclr.cli.errors import UserError
 from iclr.cli.locations import conf_dir
 
-GROUPS = ("method", "dataset", "hardware")
+GROUPS = ("method", "dataset", "hardware", "split")
 REQUIRED = ("method", "dataset")
 
 

@@ -66,6 +66,8 @@ def print_single(outcome: dict[str, Any]) -> None:
 
 def print_sweep(outcomes: list[dict[str, Any]], expected: int, fmt: str = "rich") -> Counter:
     """One table for a sweep plus done / cached / failed counts; returns the counts."""
+    # A sweep config (hydra.sweeper.params) can add jobs the command line does not show.
+    expected = max(expected, len(outcomes))
     counts = Counter(o["status"] for o in outcomes)
     if expected > len(outcomes):
         counts["failed"] += expected - len(outcomes)

@@ -3,6 +3,7 @@ running the missing (cell, seed) jobs, and rendering ours | paper | Δ | status 
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,10 +23,16 @@ UNAVAILABLE = "not run (data unavailable offline)"
 
 @dataclass(frozen=True)
 class Axis:
-    """One row or column: a label and the overrides it adds."""
+    """One row or column: a label, the overrides it adds and, optionally, its own metric.
+
+    A derived row has no runs of its own: ``derived = (function, input row names)`` computes it
+    seed by seed from other rows of the same column (e.g. Cold Brew's FCR from GNN, MLP, LP).
+    """
 
     name: str
-    overrides: tuple[str, ...]
+    overrides: tuple[str, ...] = ()
+    metric: str | None = None
+    derived: tuple[str, tuple[str, ...]] | None = None
 
 
 @dataclass
@@ -72,7 +79,17 @@ def parse_spec(name: str, path: Path) -> TableSpec:
     try:
 
         def axes(items: list[dict[str, Any]]) -> list[Axis]:
-            return [Axis(str(i["name"]), tuple(i.get("overrides", []))) for i in items]
+            return [
+                Axis(
+                    str(i["name"]),
+                    tuple(i.get("overrides", [])),
+                    i.get("metric"),
+                    (i["derived"]["function"], tuple(i["derived"]["inputs"]))
+                    if "derived" in i
+                    else None,
+                )
+                for i in items
+            ]
 
         spec = TableSpec(
             name=name,
@@ -93,6 +110,19 @@ def parse_spec(name: str, path: Path) -> TableSpec:
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"table spec {path} is invalid: {exc!r}") from None
     names_r, names_c = {r.name for r in spec.rows}, {c.name for c in spec.cols}
+    for axis in spec.rows:
+        if axis.derived and set(axis.derived[1]) - names_r:
+            raise UserError(
+                f"table spec {path}: row {axis.name} derives from unknown rows "
+                f"{set(axis.derived[1]) - names_r}"
+            )
+    if any(c.derived for c in spec.cols) or any(
+        r.metric and c.metric for r in spec.rows for c in spec.cols
+    ):
+        raise UserError(
+            f"table spec {path}: a metric may be set on rows or on columns, not both;"
+            " only rows may be derived"
+        )
     for row, values in spec.paper.items():
         unknown = (set() if row in names_r else {row}) | (set(values) - names_c)
         if unknown:
@@ -116,6 +146,8 @@ class Cell:
     stat: Stat | None = None
     failed: int = 0
     results: Path = Path()
+    metric: str = ""
+    values: dict[int, float] = field(default_factory=dict)
 
     @property
     def runnable(self) -> bool:
@@ -141,6 +173,9 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             for row in spec.rows:
                 for col in spec.cols:
+                    if row.derived:
+                        cells.append(Cell(row, col, [], availability="derived"))
+                        continue
                     overrides = [*spec.overrides, *row.overrides, *col.overrides, *extra]
                     try:
                         cfg = compose(config_name="config", overrides=overrides)
@@ -177,40 +212,69 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
                     cells.append(cell)
     finally:
         GlobalHydra.instance().clear()
+    by_position = {(c.row.name, c.col.name): c for c in cells}
+    for cell in cells:
+        if cell.row.derived and not all(
+            by_position[(row, cell.col.name)].runnable for row in cell.row.derived[1]
+        ):
+            cell.availability = "unavailable"
     return cells
 
 
 def collect(cells: list[Cell], spec: TableSpec, seeds: list[int]) -> None:
-    """Fill each cell's statistics (in the paper's scale) from the results store."""
+    """Fill each cell's per-seed values and statistics (in the paper's scale) from the store,
+    then compute derived rows seed by seed from their input rows."""
     for cell in cells:
-        values, failed = [], 0
+        if cell.row.derived:
+            continue
+        cell.metric = cell.row.metric or cell.col.metric or spec.metric
         for seed in seeds:
             record = records.read_record(
                 records.record_path(cell.results, cell.method, cell.dataset, cell.key, seed)
             )
-            if record and record["status"] == "ok" and spec.metric in record["metrics"]:
-                values.append(record["metrics"][spec.metric])
+            if record and record["status"] == "ok" and cell.metric in record["metrics"]:
+                cell.values[seed] = record["metrics"][cell.metric] * spec.scale
             elif record and record["status"] == "failed":
-                failed += 1
-        stat = Stat.of(values)
-        cell.stat, cell.failed = stat.scaled(spec.scale) if stat else None, failed
+                cell.failed += 1
+        cell.stat = Stat.of(list(cell.values.values()))
+    by_position = {(c.row.name, c.col.name): c for c in cells}
+    for cell in cells:
+        if not cell.row.derived:
+            continue
+        function, inputs = cell.row.derived
+        module_name, _, name = function.partition(":")
+        compute = getattr(importlib.import_module(module_name), name)
+        sources = [by_position[(row, cell.col.name)] for row in inputs]
+        cell.metric = f"{name}({', '.join(inputs)})"
+        for seed in seeds:
+            if all(seed in source.values for source in sources):
+                cell.values[seed] = float(compute(*(s.values[seed] for s in sources)))
+        cell.stat = Stat.of(list(cell.values.values()))
+        if not all(source.runnable for source in sources):
+            cell.availability = "unavailable"
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=_-]+", "-", text).strip("-")
 
 
-def jobs_to_run(cells: list[Cell], spec: TableSpec) -> list[tuple[list[str], str]]:
+def jobs_to_run(cells: list[Cell]) -> list[tuple[list[str], str]]:
     """(overrides, run folder name) of every missing (cell, seed) whose data is available."""
-    return [
-        (
-            [*cell.overrides, f"seed={seed}"],
-            f"{_slug(cell.row.name)}__{_slug(cell.col.name)}__seed={seed}",
-        )
-        for cell in cells
-        if cell.runnable
-        for seed in cell.missing_seeds
-    ]
+    # Cells that differ only in the metric they read (e.g. a model's tail and isolation rows)
+    # share their runs: each (config, seed) runs once.
+    jobs = {}
+    for cell in cells:
+        if not cell.runnable or cell.row.derived:
+            continue
+        for seed in cell.missing_seeds:
+            jobs.setdefault(
+                (cell.method, cell.dataset, cell.key, seed),
+                (
+                    [*cell.overrides, f"seed={seed}"],
+                    f"{_slug(cell.row.name)}__{_slug(cell.col.name)}__seed={seed}",
+                ),
+            )
+    return list(jobs.values())
 
 
 def run_jobs(
@@ -284,9 +348,10 @@ def result_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
         )
     label = f" [{spec.label}]" if spec.label else ""
     source = spec.source.strip().rstrip(".")
+    metric = spec.metric if len({c.metric for c in cells} - {""}) <= 1 else "each row's metric"
     caption = " ".join(
         [
-            f"ours: {spec.metric} × {spec.scale:g}, mean ± std (n seeds of {n_seeds});",
+            f"ours: {metric} × {spec.scale:g}, mean ± std (n seeds of {n_seeds});",
             f"✓ = within ±{spec.tolerance:g} of the paper. Paper: {source}.",
             *(f"[{i}] {note}." for i, note in enumerate(footnotes, 1)),
         ]
@@ -325,7 +390,9 @@ def plan_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
     """What ``iclr table --plan`` shows: each cell, its config key and its state."""
     rows = []
     for cell in cells:
-        if not cell.missing_seeds:
+        if cell.row.derived:
+            state = f"derived from {', '.join(cell.row.derived[1])}"
+        elif not cell.missing_seeds:
             state = f"done {len(cell.done_seeds)}/{n_seeds}"
         elif not cell.runnable:
             state = UNAVAILABLE

@@ -27,6 +27,26 @@ METHODS: dict[str, MethodEntry] = {
     "mlp": MethodEntry(_NODE, "baseline", "MLP on node features only (no graph)"),
     "gcn": MethodEntry(_NODE, "baseline", "Graph convolutional network (Kipf & Welling, 2017)"),
     "sage": MethodEntry(_NODE, "baseline", "GraphSAGE, mean aggregator (Hamilton et al., 2017)"),
+    "coldbrew": MethodEntry(
+        "iclr.methods.coldbrew.pipeline:run",
+        "coldbrew",
+        "Cold Brew: GCN+SE teacher distilled into an MLP with virtual neighbours",
+    ),
+    "gcn_se": MethodEntry(
+        "iclr.methods.coldbrew.pipeline:run_teacher",
+        "coldbrew",
+        "Cold Brew's teacher: GCN with structural embedding (se_layers=none: GCN)",
+    ),
+    "graphmlp": MethodEntry(
+        "iclr.methods.coldbrew.baseline_runs:run_graphmlp",
+        "coldbrew",
+        "Graph-MLP (Hu et al., 2021): MLP with neighbour-contrastive loss",
+    ),
+    "label_prop": MethodEntry(
+        "iclr.methods.coldbrew.baseline_runs:run_label_propagation",
+        "coldbrew",
+        "Labels-only label propagation (C&S style), for FCR",
+    ),
 }
 
 

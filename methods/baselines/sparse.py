@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 
 import torch
-import torch.nn.functional as F
 from torch_geometric.utils import add_remaining_self_loops, degree, to_torch_csr_tensor
 
 # CSR support is labelled beta but is exact for the ops used here; the invariant warning is about
@@ -19,13 +18,21 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta 
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
-def sparse_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Dropout that keeps a sparse CSR tensor sparse (dense tensors use ``F.dropout``)."""
-    if not x.is_sparse_csr:
-        return F.dropout(x, p, training)
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout from a uniform draw: the same distribution as ``F.dropout``, but about
+    twice as fast on CPU, where ``F.dropout``'s Bernoulli sampling dominates small-graph epochs."""
     if not training or p == 0.0:
         return x
-    values = F.dropout(x.values(), p, training)
+    return x * (torch.rand_like(x) >= p) / (1.0 - p)
+
+
+def sparse_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Dropout that keeps a sparse CSR tensor sparse (it drops stored values only)."""
+    if not x.is_sparse_csr:
+        return dropout(x, p, training)
+    if not training or p == 0.0:
+        return x
+    values = dropout(x.values(), p, training)
     return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape)
 
 
