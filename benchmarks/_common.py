@@ -171,7 +171,7 @@ def our_setup(method: str, dataset: str, seed: int) -> Setup:
         if model.propagation
         else None
     )
-    optimizer = node_classification._optimizer(model, m)
+    optimizer = node_classification.make_optimizer(model, m)
     train = task.masks["train"]
 
     def step() -> float:

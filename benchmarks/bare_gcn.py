@@ -69,7 +69,7 @@ def make_optimizer(model: GCN, lr: float = 0.01) -> torch.optim.Optimizer:
     )
 
 
-def train_step(model: GCN, optimizer: torch.optim.Optimizer, data: Data) -> float:
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: Data) -> float:
     """One full-batch training step (forward, backward, optimiser step); the training loss."""
     model.train()
     optimizer.zero_grad()
@@ -81,7 +81,7 @@ def train_step(model: GCN, optimizer: torch.optim.Optimizer, data: Data) -> floa
 
 
 @torch.no_grad()
-def evaluate(model: GCN, data: Data) -> list[float]:
+def evaluate(model: torch.nn.Module, data: Data) -> list[float]:
     """Train, validation and test accuracy."""
     model.eval()
     pred = model(data.x, data.edge_index).argmax(dim=-1)

@@ -102,10 +102,10 @@ def textbook_setup(method: str, data: Data, num_classes: int, seed: int) -> Setu
         optimizer = torch.optim.Adam(model.parameters(), lr=m.lr, weight_decay=m.weight_decay)
 
     def step() -> float:
-        return bare_gcn.train_step(model, optimizer, data)  # type: ignore[arg-type]
+        return bare_gcn.train_step(model, optimizer, data)
 
     def evaluate() -> dict[str, float]:
-        accs = bare_gcn.evaluate(model, data)  # type: ignore[arg-type]
+        accs = bare_gcn.evaluate(model, data)
         return dict(zip(("train_acc", "val_acc", "test_acc"), accs, strict=True))
 
     return Setup(step, evaluate)

@@ -82,3 +82,16 @@ def test_student_beats_simple_mlp_on_isolated_cora_nodes(tmp_path):
             values.append(read_record(Path(outcome["record"]))["metrics"]["acc_isolation"])
         means[name] = sum(values) / len(values)
     assert means["student"] > means["mlp"], means
+
+
+@needs_planetoid
+def test_strict_cold_start_keeps_isolated_edges_in_training_only():
+    task = load_node_task(composed("method=gcn_se", "+split.isolate=test"))
+    isolated = task.groups["isolation"]
+    train_src, _ = task.train_edge_index
+    eval_src, _ = task.edge_index
+    assert isolated[train_src].any() and not isolated[eval_src].any()
+    train_adj, eval_adj = task.propagation("gcn")
+    assert train_adj.values().numel() > eval_adj.values().numel()
+    default = load_node_task(composed("method=gcn_se"))
+    assert default.train_edge_index is None

@@ -8,12 +8,12 @@ from typing import Any
 import torch
 
 from iclr.methods.baselines.models import NodeClassifier
-from iclr.methods.baselines.sparse import propagation_matrix
 from iclr.methods.common.node_task import load_node_task
 from iclr.methods.common.node_training import fit_node_classifier
 
 
-def _optimizer(model: NodeClassifier, cfg: Any) -> torch.optim.Optimizer:
+def make_optimizer(model: NodeClassifier, cfg: Any) -> torch.optim.Optimizer:
+    """Adam over the model, with weight decay on every layer or on the first only."""
     # Kipf & Welling regularise the first layer only; later layers get no weight decay.
     if cfg.get("weight_decay_first_layer_only", False):
         rest = [p for layer in model.layers[1:] for p in layer.parameters()]
@@ -33,16 +33,12 @@ def run(cfg: Any, out_dir: Path, device: torch.device) -> dict[str, float]:
     model = NodeClassifier(
         m.architecture, task.x.shape[1], m.hidden, task.num_classes, m.layers, m.dropout
     ).to(device)
-    adj = (
-        propagation_matrix(task.edge_index, task.num_nodes, model.propagation).to(device)
-        if model.propagation
-        else None
-    )
+    train_adj, eval_adj = task.propagation(model.propagation) if model.propagation else (None, None)
     return fit_node_classifier(
         model,
-        lambda: model(task.x, adj),
+        lambda: model(task.x, train_adj if model.training else eval_adj),
         task,
-        _optimizer(model, m),
+        make_optimizer(model, m),
         epochs=m.epochs,
         patience=m.get("patience"),
         history_path=out_dir / "history.csv",

@@ -20,7 +20,8 @@ def run_graphmlp(cfg: Any, out_dir: Path, device: torch.device) -> dict[str, flo
     m = cfg.method
     task = load_node_task(cfg).to(device)
     model = GraphMLP(task.x.shape[1], m.hidden, task.num_classes, m.dropout).to(device)
-    target = neighbour_adjacency(task.edge_index, task.num_nodes, m.hops).to(device)
+    train_graph = task.edge_index if task.train_edge_index is None else task.train_edge_index
+    target = neighbour_adjacency(train_graph, task.num_nodes, m.hops).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=m.lr, weight_decay=m.weight_decay)
     generator = torch.Generator(device="cpu").manual_seed(int(cfg.seed))
     embedding: dict[str, torch.Tensor] = {}

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from iclr.methods.baselines.sparse import propagation_matrix
 from iclr.methods.coldbrew.student import MLP, StudentHead, virtual_neighbours
 from iclr.methods.coldbrew.teacher import SEGCN
 from iclr.methods.common.history import History
@@ -49,7 +48,7 @@ def train_teacher(
         norm=t.norm,
         se_init_std=t.se_init_std,
     ).to(device)
-    adj = propagation_matrix(task.edge_index, task.num_nodes, "gcn").to(device)
+    train_adj, adj = task.propagation("gcn")
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     eta = float(t.se_penalty)
     extra = None
@@ -60,7 +59,7 @@ def train_teacher(
 
     metrics = fit_node_classifier(
         model,
-        lambda: model(task.x, adj),
+        lambda: model(task.x, train_adj if model.training else adj),
         task,
         optimizer,
         epochs=t.epochs,

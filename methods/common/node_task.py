@@ -18,14 +18,18 @@ from typing import Any
 import torch
 
 from iclr.data import load_dataset
-from iclr.methods.baselines.sparse import as_csr
+from iclr.methods.baselines.sparse import as_csr, propagation_matrix
 from iclr.methods.coldbrew.fcr import homophily
 from iclr.methods.common.metrics import accuracy
 
 
 @dataclass
 class NodeTask:
-    """Tensors of one node-classification run (on one device)."""
+    """Tensors of one node-classification run (on one device).
+
+    ``edge_index`` is the graph models are evaluated on; ``train_edge_index`` the one they train
+    on (the same unless isolated nodes keep their edges in training, ``split.isolate=test``).
+    """
 
     x: torch.Tensor
     y: torch.Tensor
@@ -34,6 +38,15 @@ class NodeTask:
     masks: dict[str, torch.Tensor]
     groups: dict[str, torch.Tensor] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
+    train_edge_index: torch.Tensor | None = None
+
+    def propagation(self, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(training, evaluation) propagation matrices of ``kind`` (see ``propagation_matrix``);
+        one shared matrix when the two graphs are the same."""
+        evaluation = propagation_matrix(self.edge_index, self.num_nodes, kind)
+        if self.train_edge_index is None:
+            return evaluation, evaluation
+        return propagation_matrix(self.train_edge_index, self.num_nodes, kind), evaluation
 
     @property
     def num_nodes(self) -> int:
@@ -58,6 +71,7 @@ class NodeTask:
             move,
             {k: v.to(device) for k, v in self.groups.items()},
             dict(self.stats),
+            None if self.train_edge_index is None else self.train_edge_index.to(device),
         )
 
 
@@ -95,4 +109,10 @@ def load_node_task(cfg: Any, sparse_features: bool = True) -> NodeTask:
     groups = {"head": structural.head, "tail": structural.tail, "isolation": structural.isolated}
     stats.update({f"size_{name}": float(mask.sum()) for name, mask in groups.items()})
     stats["removed_edges"] = float(structural.removed_edges)
-    return NodeTask(x, data.y, structural.edge_index, data.num_classes, masks, groups, stats)
+    isolate = split.get("isolate", "train_and_test")
+    if isolate not in {"train_and_test", "test"}:
+        raise ValueError(f"unknown split.isolate {isolate!r}; use 'train_and_test' or 'test'")
+    train_graph = data.edge_index if isolate == "test" else None
+    return NodeTask(
+        x, data.y, structural.edge_index, data.num_classes, masks, groups, stats, train_graph
+    )
