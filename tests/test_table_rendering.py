@@ -19,25 +19,25 @@ KEYS = {
 }
 
 
-@pytest.fixture
-def rendered():
-    spec = tables.parse_spec("fixture/table", HERE / "fixtures" / "table.yaml")
+def fixture_cells(spec: tables.TableSpec) -> list[tables.Cell]:
+    """The spec's cells, read from the checked-in fixture store (derived rows left empty)."""
     cells = []
     for row in spec.rows:
         for col in spec.cols:
+            if row.derived:
+                cells.append(tables.Cell(row, col, [], availability="derived"))
+                continue
             method, dataset, key = KEYS[(row.name, col.name)]
-            cells.append(
-                tables.Cell(
-                    row,
-                    col,
-                    [],
-                    method,
-                    dataset,
-                    key,
-                    results=HERE / "fixtures" / "store" / "results",
-                )
-            )
+            store = HERE / "fixtures" / "store" / "results"
+            cells.append(tables.Cell(row, col, [], method, dataset, key, results=store))
     tables.collect(cells, spec, spec.seeds)
+    return cells
+
+
+@pytest.fixture
+def rendered():
+    spec = tables.parse_spec("fixture/table", HERE / "fixtures" / "table.yaml")
+    cells = fixture_cells(spec)
     return {
         "md": to_markdown(tables.result_grid(cells, spec, 3)),
         "csv": to_csv(tables.csv_grid(cells, spec, 3)),
@@ -77,25 +77,7 @@ def test_derived_row_is_computed_seed_by_seed(tmp_path):
     )
     spec_path.write_text(text)
     spec = tables.parse_spec("fixture/derived", spec_path)
-    cells = []
-    for row in spec.rows:
-        for col in spec.cols:
-            if row.derived:
-                cells.append(tables.Cell(row, col, [], availability="derived"))
-                continue
-            method, dataset, key = KEYS[(row.name, col.name)]
-            cells.append(
-                tables.Cell(
-                    row,
-                    col,
-                    [],
-                    method,
-                    dataset,
-                    key,
-                    results=HERE / "fixtures" / "store" / "results",
-                )
-            )
-    tables.collect(cells, spec, spec.seeds)
+    cells = fixture_cells(spec)
     gap = next(c for c in cells if c.row.name == "GAP" and c.col.name == "Cora")
     gaps = [81.5 - 57.1, 82.3 - 59.0, 80.9 - 58.3]
     assert gap.stat.n == 3
