@@ -107,6 +107,8 @@ def execute_job(
             status="cached",
             value=previous.get("metrics", {}).get(metric),
             runtime_s=previous.get("runtime_s"),
+            metrics=previous.get("metrics", {}),
+            selection=previous.get("selection"),
         )
         _write_outcome(out_dir, outcome)
         return outcome
@@ -151,6 +153,7 @@ def execute_job(
         error=record.get("error"),
         selection=record["selection"],
         best_epoch=record["metrics"].get("best_epoch"),
+        metrics=record["metrics"],
     )
     _write_outcome(out_dir, outcome)
     return outcome

@@ -57,6 +57,13 @@ def print_single(outcome: dict[str, Any]) -> None:
             at = f", epoch {int(epoch)}" if epoch is not None else ""
             line += f"  (selection: {outcome['selection']}{at})"
         lines.append(line)
+        groups = [
+            f"{name} {value:.4f}"
+            for name, value in outcome.get("metrics", {}).items()
+            if name.startswith(("acc_", "teacher_acc_", "teacher_test_acc"))
+        ]
+        if groups:  # e.g. Cold Brew's head / tail / isolation accuracies, and its teacher's
+            lines.append("  ".join(groups))
     if outcome.get("runtime_s") is not None:
         lines.append(f"runtime {outcome['runtime_s']:.1f} s")
     lines.append(f"run folder {outcome['run_dir']}")
