@@ -288,11 +288,12 @@ def run_jobs(
     if n_jobs <= 1:
         return [run_one(overrides, base / name, force) for overrides, name in jobs]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, overrides, base / name, force) for overrides, name in jobs]
-        return [f.result() for f in futures]
+    # Pool's context exit terminates the workers, so Ctrl-C stops every running job at once;
+    # records are written atomically, so a killed job leaves none.
+    with multiprocessing.get_context("spawn").Pool(n_jobs) as pool:
+        args = [(overrides, base / name, force) for overrides, name in jobs]
+        return pool.starmap_async(run_one, args, chunksize=1).get()
 
 
 def run_one(overrides: list[str], out_dir: Path, force: bool) -> dict:

@@ -46,3 +46,22 @@ def test_slurm_hardware_config_through_submitit_local_executor(cli, iclr_env):
     [path] = iclr_env.glob("results/mlp/cora/*/seed=0.json")
     record = json.loads(path.read_text())
     assert record["status"] == "ok" and record["config"]["hardware"]["threads"] == 4
+
+
+@needs_planetoid
+def test_table_runs_cells_in_a_process_pool(cli, iclr_env):
+    code, out, err = cli(
+        "table",
+        "baselines/planetoid",
+        "--seeds",
+        "0",
+        "--jobs",
+        "2",
+        "--set",
+        "method.epochs=3",
+        "--format",
+        "csv",
+    )
+    assert code == 0, err
+    assert "6 jobs run (0 failed)" in err
+    assert len(list(iclr_env.glob("results/*/*/*/seed=0.json"))) == 6
