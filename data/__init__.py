@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +12,23 @@ from iclr.data.registry import get_source, load_function
 from iclr.data.store import ensure_local
 
 
+@contextmanager
+def dataset_lock(data_dir: Path, name: str) -> Iterator[None]:
+    """An exclusive lock per dataset in the data root: parallel jobs (``--jobs``, joblib, Slurm
+    on a shared disk) must not fetch the files or write a loader's cache at the same time."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / f".{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def load_dataset(dataset_cfg: Any, data_dir: str | Path, mirror: str | Path | None) -> Any:
     """Make sure dataset files are in the data root (fetching them if needed), then load them."""
     source = get_source(dataset_cfg.name)
-    folder = ensure_local(source, Path(data_dir), Path(mirror) if mirror else None)
-    return load_function(source)(dataset_cfg, folder)
+    root = Path(data_dir)
+    with dataset_lock(root, source.name):
+        folder = ensure_local(source, root, Path(mirror) if mirror else None)
+        return load_function(source)(dataset_cfg, folder)

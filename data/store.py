@@ -24,7 +24,7 @@ STAMP = ".iclr-verified.json"
 
 @dataclass(frozen=True)
 class FileState:
-    """The state of one dataset file in a folder: ``ok``, ``missing``, ``corrupt`` or ``unchecked``."""
+    """One dataset file's state: ``ok``, ``missing``, ``corrupt`` or ``unchecked``."""
 
     path: str
     state: str
@@ -67,7 +67,9 @@ def check_files(source: DatasetSource, folder: Path, use_stamp: bool = True) -> 
         if actual == spec.sha256:
             states.append(FileState(spec.path, "ok"))
         else:
-            states.append(FileState(spec.path, "corrupt", f"sha256 {actual[:12]}… ≠ {spec.sha256[:12]}…"))
+            states.append(
+                FileState(spec.path, "corrupt", f"sha256 {actual[:12]}… ≠ {spec.sha256[:12]}…")
+            )
     return states
 
 
@@ -116,11 +118,15 @@ def _fetch_file(source: DatasetSource, spec: FileSpec, target: Path, mirror: Pat
         _copy_atomic(mirror / source.folder / spec.path, dst)
         return
     if locations.offline():
-        raise DataUnavailableError(_how_to_get(source, target) + " (downloads are off: ICLR_OFFLINE)")
+        raise DataUnavailableError(
+            _how_to_get(source, target) + " (downloads are off: ICLR_OFFLINE)"
+        )
     try:
         _download_atomic(source.url(spec), dst)
     except OSError as exc:
-        raise DataUnavailableError(f"{_how_to_get(source, target)}; download failed: {exc}") from None
+        raise DataUnavailableError(
+            f"{_how_to_get(source, target)}; download failed: {exc}"
+        ) from None
 
 
 def ensure_local(source: DatasetSource, data_dir: Path, mirror: Path | None) -> Path:
@@ -151,9 +157,11 @@ def ensure_local(source: DatasetSource, data_dir: Path, mirror: Path | None) -> 
 
 
 def availability(source: DatasetSource, data_dir: Path, mirror: Path | None) -> str:
-    """Where the dataset can come from now: ``local``, ``mirror``, ``download`` or ``unavailable``."""
+    """Where the dataset comes from now: ``local``, ``mirror``, ``download`` or ``unavailable``."""
     if _usable(check_files(source, data_dir / source.folder)):
         return "local"
-    if mirror is not None and all((mirror / source.folder / f.path).is_file() for f in source.files):
+    if mirror is not None and all(
+        (mirror / source.folder / f.path).is_file() for f in source.files
+    ):
         return "mirror"
     return "unavailable" if locations.offline() else "download"
