@@ -41,26 +41,11 @@ def machine() -> dict[str, Any]:
         module = sys.modules.get(name)
         if module is not None:
             info[name] = getattr(module, "__version__", "?")
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        info["git"] = sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        info["git"] = None
+    from iclr.cli.job import git_state
+
+    state = git_state()
+    sha = state["git_sha"]
+    info["git"] = sha[:7] + ("-dirty" if state["git_dirty"] else "") if sha else None
     return info
 
 

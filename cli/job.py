@@ -34,7 +34,8 @@ def _versions() -> dict[str, str]:
 
 
 @cache
-def _git_state() -> dict[str, Any]:
+def git_state() -> dict[str, Any]:
+    """The code's git commit and whether tracked files differ from it (None outside git)."""
     here = Path(__file__).resolve().parent
 
     def git(*args: str) -> str | None:
@@ -127,7 +128,7 @@ def execute_job(
         "run_dir": str(out_dir),
         "host": platform.node(),
         "versions": _versions(),
-        **_git_state(),
+        **git_state(),
     }
     start = time.perf_counter()
     try:

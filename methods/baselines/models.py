@@ -58,7 +58,7 @@ class NodeClassifier(nn.Module):
         self.layers = nn.ModuleList(make(i, o) for i, o in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, adj: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, adj: torch.Tensor | None = None) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
             x = sparse_dropout(x, self.dropout, self.training)
             x = layer(x, adj)

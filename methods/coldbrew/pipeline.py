@@ -14,7 +14,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from iclr.methods.coldbrew.student import MLP, StudentHead, virtual_neighbours
+from iclr.methods.baselines.models import NodeClassifier
+from iclr.methods.coldbrew.student import StudentHead, virtual_neighbours
 from iclr.methods.coldbrew.teacher import SEGCN
 from iclr.methods.common.history import History
 from iclr.methods.common.node_task import NodeTask, load_node_task
@@ -95,14 +96,15 @@ def teacher_targets(model: SEGCN, task: NodeTask, adj: torch.Tensor, target: str
 
 def fit_embedding_mlp(
     s: Any, task: NodeTask, targets: torch.Tensor, fit_mask: torch.Tensor, out_dir: Path
-) -> MLP:
+) -> NodeClassifier:
     """Student part 1 (ξ1): regress Ē from features by MSE on ``fit_mask`` nodes; select the
     epoch with the lowest MSE on the validation nodes that have a target."""
-    mlp = MLP(task.x.shape[1], s.hidden, targets.shape[1], s.layers, s.dropout).to(targets.device)
+    mlp = NodeClassifier("mlp", task.x.shape[1], s.hidden, targets.shape[1], s.layers, s.dropout)
+    mlp = mlp.to(targets.device)
     optimizer = torch.optim.Adam(mlp.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     train = fit_mask & ~task.masks["val"]
     val = fit_mask & task.masks["val"]
-    best, best_state = BestEpoch(patience=s.get("patience")), None
+    best = BestEpoch(patience=s.get("patience"))
     with (
         History(out_dir / "history_student_part1.csv") as history,
         epoch_progress(s.epochs, "student part 1") as advance,
@@ -116,14 +118,12 @@ def fit_embedding_mlp(
             mlp.eval()
             with torch.no_grad():
                 val_mse = F.mse_loss(mlp(task.x)[val], targets[val]).item()
-            best.update(epoch, (-val_mse,), {"part1_val_mse": val_mse})
-            if best.best_epoch == epoch:
-                best_state = {k: v.detach().clone() for k, v in mlp.state_dict().items()}
+            best.update(epoch, (-val_mse,), {"part1_val_mse": val_mse}, mlp)
             history.write(epoch=epoch, train_mse=loss.item(), val_mse=val_mse)
             advance(mse=loss.item(), val_mse=val_mse)
             if best.should_stop:
                 break
-    mlp.load_state_dict(best_state)
+    best.restore(mlp)
     mlp.eval()
     return mlp
 

@@ -8,31 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from iclr.methods.baselines.models import NodeClassifier
 from iclr.methods.baselines.sparse import sparse_dropout
 
 # Scores of one chunk (rows × candidates) are materialised at once: about 64M floats (256 MB).
 SCORE_BUDGET = 1 << 26
-
-
-class MLP(nn.Module):
-    """``layers`` linear layers with ReLU and dropout in between; sparse CSR input stays sparse."""
-
-    def __init__(
-        self, in_dim: int, hidden: int, out_dim: int, layers: int = 2, dropout: float = 0.5
-    ) -> None:
-        super().__init__()
-        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.layers = nn.ModuleList(
-            nn.Linear(i, o) for i, o in zip(dims[:-1], dims[1:], strict=True)
-        )
-        self.dropout = dropout
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i, layer in enumerate(self.layers):
-            x = layer(sparse_dropout(x, self.dropout, self.training))
-            if i < len(self.layers) - 1:
-                x = x.relu()
-        return x
 
 
 class StudentHead(nn.Module):
@@ -64,7 +44,7 @@ class StudentHead(nn.Module):
         if student_input == "repo":
             self.lin_own = nn.Linear(emb_dim, hidden, bias=False)
             self.scales = nn.Parameter(torch.full((2,), 1e-4))
-        self.rest = MLP(hidden, hidden, out_dim, layers - 1, dropout)
+        self.rest = NodeClassifier("mlp", hidden, hidden, out_dim, layers - 1, dropout)
         self.dropout = dropout
 
     def forward(

@@ -35,11 +35,10 @@ def fit_node_classifier(
     ``restore_best`` leaves the model with the weights of that epoch (e.g. a teacher that is
     distilled next)."""
     train, val = task.masks["train"], task.masks["val"]
-    best_state: dict[str, torch.Tensor] | None = None
     best = BestEpoch(patience=patience)
     train_seconds, epoch = 0.0, -1
     with History(history_path) as history, epoch_progress(epochs, label) as advance:
-        for epoch in range(epochs):  # noqa: B007 - the last epoch is reported
+        for epoch in range(epochs):
             start = time.perf_counter()
             model.train()
             optimizer.zero_grad()
@@ -56,15 +55,17 @@ def fit_node_classifier(
                 logits = forward()
                 val_loss = F.cross_entropy(logits[val], task.y[val]).item()
                 metrics = task.evaluate(logits)
-            best.update(epoch, (metrics["val_acc"], -val_loss), {**metrics, "val_loss": val_loss})
-            if restore_best and best.best_epoch == epoch:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best.update(
+                epoch,
+                (metrics["val_acc"], -val_loss),
+                {**metrics, "val_loss": val_loss},
+                model if restore_best else None,
+            )
             history.write(epoch=epoch, train_loss=loss.item(), val_loss=val_loss, **metrics)
             advance(loss=loss.item(), val_acc=metrics["val_acc"])
             if best.should_stop:
                 break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best.restore(model)
     return {
         **best.best_metrics,
         **task.stats,
