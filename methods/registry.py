@@ -47,6 +47,20 @@ METHODS: dict[str, MethodEntry] = {
         "coldbrew",
         "Labels-only label propagation (C&S style), for FCR",
     ),
+    "grda": MethodEntry(
+        "iclr.methods.grda.grda:run",
+        "grda",
+        "GRDA: graph discriminator reconstructs the domain graph",
+    ),
+    "source_only": MethodEntry(
+        "iclr.methods.grda.source_only:run", "grda", "Source-Only with GRDA's encoder/predictor"
+    ),
+    "dann": MethodEntry(
+        "iclr.methods.grda.dann:run", "grda", "DANN: adversarial domain classifier"
+    ),
+    "cdann": MethodEntry("iclr.methods.grda.cdann:run", "grda", "CDANN: class-conditional DANN"),
+    "adda": MethodEntry("iclr.methods.grda.adda:run", "grda", "ADDA: source-vs-target adversary"),
+    "mdd": MethodEntry("iclr.methods.grda.mdd:run", "grda", "MDD: margin disparity discrepancy"),
 }
 
 

@@ -1,0 +1,161 @@
+"""The training loop shared by GRDA and its baselines (one step batches every domain).
+
+Per step: z for every domain, e = E(x, z), out = F(e) on (D, B, ·) tensors in one forward pass;
+the adversary takes a step on its own loss with e and out detached; then E/F (and learned
+domain embeddings) take a step on L_pred + λ·adversary.encoder_loss (+ the embeddings' link
+loss). This detached adversary step is the paper's minimax. (The official code sums the losses
+and calls one backward, so the discriminator's gradient is (1 − λ)·∇L_D: with DG-15's λ = 1 it
+never trains; see the README.) Adam (β1 = 0.9), learning rates halved every ``lr_half_life``
+epochs by a per-epoch exponential decay; the reported metrics are those of the final epoch
+(no target-based selection); the curve is in ``history.csv``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from iclr.data import load_dataset
+from iclr.data.domain_graph import DomainGraphData
+from iclr.methods.common.history import History
+from iclr.methods.common.progress import epoch_progress
+from iclr.methods.grda.adversary import AdversaryFactory
+from iclr.methods.grda.batches import DomainTensors
+from iclr.methods.grda.domain_input import DomainInput
+from iclr.methods.grda.evaluation import evaluate, summarise
+from iclr.methods.grda.networks import Encoder, Predictor, init_weights
+
+
+class Model(torch.nn.Module):
+    """E, F and the domain input z together; ``forward(x, domain)`` predicts."""
+
+    def __init__(self, data: DomainGraphData, m: Any) -> None:
+        super().__init__()
+        classification = data.task == "classification"
+        outputs = data.num_classes if classification else int(data.y.shape[1])
+        self.z = DomainInput(m.domain_input, data.num_domains, data.g_encode, m.learned_dim)
+        self.encoder = Encoder(int(data.x.shape[1]), self.z.dim, int(m.hidden))
+        self.predictor = Predictor(int(m.hidden), outputs, classification)
+        self.outputs, self.classification = outputs, classification
+
+    def encode(self, x: Tensor, domain: Tensor) -> Tensor:
+        return self.encoder(x, self.z()[domain])
+
+    def forward(self, x: Tensor, domain: Tensor) -> Tensor:
+        return self.predictor(self.encode(x, domain))
+
+
+def task_loss(out: Tensor, y: Tensor, classification: bool) -> Tensor:
+    """NLL on log-probabilities, or MSE."""
+    if classification:
+        return F.nll_loss(out.flatten(0, -2), y.flatten())
+    return F.mse_loss(out, y)
+
+
+def adam(params: list, lr: float, beta1: float) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), foreach=True)
+
+
+def train_and_evaluate(
+    cfg: Any, out_dir: Path, device: torch.device, make_adversary: AdversaryFactory | None
+) -> dict[str, float]:
+    """Train E/F (+ adversary) on ``cfg.dataset`` and return the final-epoch metrics."""
+    m = cfg.method
+    data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
+    tensors = DomainTensors.of(data, device)
+    model = Model(data, m).to(device)
+    adversary = None
+    if make_adversary is not None and float(m.lambda_gan) != 0:
+        adversary = make_adversary(
+            m, int(m.hidden), model.outputs, model.classification, data.num_domains
+        ).to(device)
+    for module in (model.encoder, model.predictor, adversary):
+        if module is not None:
+            init_weights(module, float(m.init_std))
+
+    beta1 = float(m.beta1)
+    optimizers = [adam([*model.encoder.parameters(), *model.predictor.parameters()], m.lr_e, beta1)]
+    if model.z.trainable:
+        optimizers.append(adam(list(model.z.parameters()), m.lr_g, beta1))
+    opt_adv = adam(list(adversary.parameters()), m.lr_d, beta1) if adversary else None
+    decay = 0.5 ** (1.0 / float(m.lr_half_life))
+    schedulers = [
+        torch.optim.lr_scheduler.ExponentialLR(o, decay)
+        for o in [*optimizers, *([opt_adv] if opt_adv else [])]
+    ]
+
+    generator = torch.Generator().manual_seed(int(cfg.seed))
+    rng = np.random.default_rng(int(cfg.seed))
+    lam = float(m.lambda_gan)
+    epochs, batch, every = int(m.epochs), int(m.batch_size), int(m.eval_every)
+    is_source = tensors.is_source
+    curve: dict[str, float] = {}
+    with (
+        History(out_dir / "history.csv") as history,
+        epoch_progress(epochs, f"{m.name} on {cfg.dataset.name}") as advance,
+    ):
+        for epoch in range(1, epochs + 1):
+            model.train()
+            sums = np.zeros(3)
+            for x, y in tensors.epoch(batch, generator):
+                z = model.z()[:, None, :].expand(-1, x.shape[1], -1)
+                e = model.encoder(x, z)
+                out = model.predictor(e)
+                pred_loss = task_loss(out[is_source], y[is_source], model.classification)
+                loss, adv_loss, enc_adv = (
+                    pred_loss,
+                    pred_loss.new_zeros(()),
+                    pred_loss.new_zeros(()),
+                )
+                if adversary is not None:
+                    adversary.begin_step(rng, tensors)
+                    adv_loss = adversary.loss(e.detach(), out.detach(), tensors)
+                    opt_adv.zero_grad(set_to_none=True)
+                    adv_loss.backward()
+                    opt_adv.step()
+                    enc_adv = adversary.encoder_loss(e, out, tensors)
+                    loss = loss + lam * enc_adv
+                if model.z.trainable:
+                    loss = loss + model.z.link_loss(tensors.adjacency, int(m.sample_v_g), rng)
+                for optimizer in optimizers:
+                    optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                for optimizer in optimizers:
+                    optimizer.step()
+                sums += [pred_loss.item(), adv_loss.item(), enc_adv.item()]
+            for scheduler in schedulers:
+                scheduler.step()
+            steps = tensors.steps_per_epoch(batch)
+            row = {"epoch": epoch, "pred_loss": sums[0] / steps, "adv_loss": sums[1] / steps}
+            # History's columns are fixed by its first row: evaluate at epoch 1, NaN between.
+            if epoch == 1 or epoch % every == 0 or epoch == epochs:
+                model.eval()
+                curve = summarise(evaluate(model, tensors), data, int(cfg.dataset.max_level))
+                row.update(curve)
+            else:
+                row.update(dict.fromkeys(curve, float("nan")))
+            history.write(**row)
+            advance(**{k: v for k, v in row.items() if k != "epoch"})
+    scores = evaluate(model.eval(), tensors)
+    metrics = summarise(scores, data, int(cfg.dataset.max_level))
+    write_per_domain(out_dir / "per_domain.csv", scores, data)
+    return metrics
+
+
+def write_per_domain(path: Path, scores: np.ndarray, data: DomainGraphData) -> None:
+    """Final per-domain score with each domain's role and graph level."""
+    names = data.domain_names or [str(d) for d in range(data.num_domains)]
+    pd.DataFrame(
+        {
+            "domain": names,
+            "source": np.isin(np.arange(data.num_domains), data.sources),
+            "level": data.levels,
+            "acc" if data.task == "classification" else "mse": scores,
+        }
+    ).to_csv(path, index=False)
