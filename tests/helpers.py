@@ -33,3 +33,9 @@ def composed(*overrides: str):
         cfg = compose(config_name="config", overrides=["method=gcn", "dataset=cora", *overrides])
     GlobalHydra.instance().clear()
     return cfg
+
+
+needs_grda_data = pytest.mark.skipif(
+    not (mirror_has("dg-15") and mirror_has("tpt-48")),
+    reason=f"GRDA datasets (dg-15, tpt-48) not found in the mirror at {MIRROR}",
+)

@@ -62,90 +62,110 @@ def adam(params: list, lr: float, beta1: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), foreach=True)
 
 
+class Trainer:
+    """Model, adversary, optimisers and schedules of one run; ``step`` is one training step."""
+
+    def __init__(
+        self,
+        cfg: Any,
+        data: DomainGraphData,
+        device: torch.device,
+        make_adversary: AdversaryFactory | None,
+    ) -> None:
+        m = cfg.method
+        self.tensors = DomainTensors.of(data, device)
+        self.model = Model(data, m).to(device)
+        self.adversary = None
+        if make_adversary is not None and float(m.lambda_gan) != 0:
+            self.adversary = make_adversary(
+                m, int(m.hidden), self.model.outputs, self.model.classification, data.num_domains
+            ).to(device)
+        for module in (self.model.encoder, self.model.predictor, self.adversary):
+            if module is not None:
+                init_weights(module, float(m.init_std))
+        beta1 = float(m.beta1)
+        ef = [*self.model.encoder.parameters(), *self.model.predictor.parameters()]
+        self.optimizers = [adam(ef, m.lr_e, beta1)]
+        if self.model.z.trainable:
+            self.optimizers.append(adam(list(self.model.z.parameters()), m.lr_g, beta1))
+        self.opt_adv = (
+            adam(list(self.adversary.parameters()), m.lr_d, beta1) if self.adversary else None
+        )
+        decay = 0.5 ** (1.0 / float(m.lr_half_life))
+        self.schedulers = [
+            torch.optim.lr_scheduler.ExponentialLR(o, decay)
+            for o in [*self.optimizers, *([self.opt_adv] if self.opt_adv else [])]
+        ]
+        self.generator = torch.Generator().manual_seed(int(cfg.seed))
+        self.rng = np.random.default_rng(int(cfg.seed))
+        self.lam = float(m.lambda_gan)
+        self.sample_v_g = int(m.sample_v_g)
+
+    def step(self, x: Tensor, y: Tensor) -> tuple[float, float]:
+        """One step on a (D, B, ·) batch; returns (prediction loss, adversary loss)."""
+        model, adversary, is_source = self.model, self.adversary, self.tensors.is_source
+        z = model.z()[:, None, :].expand(-1, x.shape[1], -1)
+        e = model.encoder(x, z)
+        out = model.predictor(e)
+        pred_loss = task_loss(out[is_source], y[is_source], model.classification)
+        loss, adv_loss = pred_loss, 0.0
+        if adversary is not None:
+            adversary.begin_step(self.rng, self.tensors)
+            d_loss = adversary.loss(e.detach(), out.detach(), self.tensors)
+            self.opt_adv.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_adv.step()
+            loss = loss + self.lam * adversary.encoder_loss(e, out, self.tensors)
+            adv_loss = d_loss.item()
+        if model.z.trainable:
+            loss = loss + model.z.link_loss(self.tensors.adjacency, self.sample_v_g, self.rng)
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in self.optimizers:
+            optimizer.step()
+        return pred_loss.item(), adv_loss
+
+    def epoch(self, batch_size: int) -> tuple[float, float]:
+        """One epoch; returns the mean losses, after the per-epoch learning-rate decay."""
+        self.model.train()
+        sums = np.zeros(2)
+        for x, y in self.tensors.epoch(batch_size, self.generator):
+            sums += self.step(x, y)
+        for scheduler in self.schedulers:
+            scheduler.step()
+        return tuple(sums / self.tensors.steps_per_epoch(batch_size))
+
+
 def train_and_evaluate(
     cfg: Any, out_dir: Path, device: torch.device, make_adversary: AdversaryFactory | None
 ) -> dict[str, float]:
     """Train E/F (+ adversary) on ``cfg.dataset`` and return the final-epoch metrics."""
     m = cfg.method
     data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
-    tensors = DomainTensors.of(data, device)
-    model = Model(data, m).to(device)
-    adversary = None
-    if make_adversary is not None and float(m.lambda_gan) != 0:
-        adversary = make_adversary(
-            m, int(m.hidden), model.outputs, model.classification, data.num_domains
-        ).to(device)
-    for module in (model.encoder, model.predictor, adversary):
-        if module is not None:
-            init_weights(module, float(m.init_std))
-
-    beta1 = float(m.beta1)
-    optimizers = [adam([*model.encoder.parameters(), *model.predictor.parameters()], m.lr_e, beta1)]
-    if model.z.trainable:
-        optimizers.append(adam(list(model.z.parameters()), m.lr_g, beta1))
-    opt_adv = adam(list(adversary.parameters()), m.lr_d, beta1) if adversary else None
-    decay = 0.5 ** (1.0 / float(m.lr_half_life))
-    schedulers = [
-        torch.optim.lr_scheduler.ExponentialLR(o, decay)
-        for o in [*optimizers, *([opt_adv] if opt_adv else [])]
-    ]
-
-    generator = torch.Generator().manual_seed(int(cfg.seed))
-    rng = np.random.default_rng(int(cfg.seed))
-    lam = float(m.lambda_gan)
-    epochs, batch, every = int(m.epochs), int(m.batch_size), int(m.eval_every)
-    is_source = tensors.is_source
+    trainer = Trainer(cfg, data, device, make_adversary)
+    model, tensors, max_level = trainer.model, trainer.tensors, int(cfg.dataset.max_level)
+    epochs, every = int(m.epochs), int(m.eval_every)
     curve: dict[str, float] = {}
     with (
         History(out_dir / "history.csv") as history,
         epoch_progress(epochs, f"{m.name} on {cfg.dataset.name}") as advance,
     ):
         for epoch in range(1, epochs + 1):
-            model.train()
-            sums = np.zeros(3)
-            for x, y in tensors.epoch(batch, generator):
-                z = model.z()[:, None, :].expand(-1, x.shape[1], -1)
-                e = model.encoder(x, z)
-                out = model.predictor(e)
-                pred_loss = task_loss(out[is_source], y[is_source], model.classification)
-                loss, adv_loss, enc_adv = (
-                    pred_loss,
-                    pred_loss.new_zeros(()),
-                    pred_loss.new_zeros(()),
-                )
-                if adversary is not None:
-                    adversary.begin_step(rng, tensors)
-                    adv_loss = adversary.loss(e.detach(), out.detach(), tensors)
-                    opt_adv.zero_grad(set_to_none=True)
-                    adv_loss.backward()
-                    opt_adv.step()
-                    enc_adv = adversary.encoder_loss(e, out, tensors)
-                    loss = loss + lam * enc_adv
-                if model.z.trainable:
-                    loss = loss + model.z.link_loss(tensors.adjacency, int(m.sample_v_g), rng)
-                for optimizer in optimizers:
-                    optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                for optimizer in optimizers:
-                    optimizer.step()
-                sums += [pred_loss.item(), adv_loss.item(), enc_adv.item()]
-            for scheduler in schedulers:
-                scheduler.step()
-            steps = tensors.steps_per_epoch(batch)
-            row = {"epoch": epoch, "pred_loss": sums[0] / steps, "adv_loss": sums[1] / steps}
+            pred_loss, adv_loss = trainer.epoch(int(m.batch_size))
+            row = {"epoch": epoch, "pred_loss": pred_loss, "adv_loss": adv_loss}
             # History's columns are fixed by its first row: evaluate at epoch 1, NaN between.
             if epoch == 1 or epoch % every == 0 or epoch == epochs:
                 model.eval()
-                curve = summarise(evaluate(model, tensors), data, int(cfg.dataset.max_level))
+                curve = summarise(evaluate(model, tensors), data, max_level)
                 row.update(curve)
             else:
                 row.update(dict.fromkeys(curve, float("nan")))
             history.write(**row)
             advance(**{k: v for k, v in row.items() if k != "epoch"})
     scores = evaluate(model.eval(), tensors)
-    metrics = summarise(scores, data, int(cfg.dataset.max_level))
     write_per_domain(out_dir / "per_domain.csv", scores, data)
-    return metrics
+    return summarise(scores, data, max_level)
 
 
 def write_per_domain(path: Path, scores: np.ndarray, data: DomainGraphData) -> None:
