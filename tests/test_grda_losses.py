@@ -30,7 +30,7 @@ def test_graph_loss_matches_the_pairwise_loop():
             loss = F.binary_cross_entropy_with_logits(logit, label)
             (connected if adjacency[a, b] > 0 else unconnected).append(loss)
     expected = 0.5 * (torch.stack(connected).mean() + torch.stack(unconnected).mean()) * 9
-    torch.testing.assert_close(graph_discriminator_loss(d, adjacency, nodes), expected)
+    torch.testing.assert_close(graph_discriminator_loss(d[nodes], adjacency, nodes), expected)
 
 
 def test_random_walk_chains_follow_edges():

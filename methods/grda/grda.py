@@ -39,7 +39,8 @@ class GraphDiscriminator(Adversary):
         self.nodes = torch.as_tensor(nodes, device=data.adjacency.device)
 
     def loss(self, e: Tensor, out: Tensor, data: DomainTensors) -> Tensor:
-        return graph_discriminator_loss(self.net(e), data.adjacency, self.nodes)
+        # Only the sampled domains enter L_D: embed just those rows.
+        return graph_discriminator_loss(self.net(e[self.nodes]), data.adjacency, self.nodes)
 
 
 def make(method: Any, hidden: int, outputs: int, classification: bool, num_domains: int):

@@ -55,13 +55,13 @@ def pair_logits(d: Tensor, adjacency: Tensor, nodes: Tensor) -> tuple[Tensor, Te
 
 
 def graph_discriminator_loss(d: Tensor, adjacency: Tensor, nodes: Tensor) -> Tensor:
-    """GRDA's L_D on the sampled domains ``nodes``; ``d`` is (D, B, k) for all domains.
+    """GRDA's L_D on the sampled domains ``nodes``; ``d`` is (V, B, k), row i for ``nodes[i]``.
 
     BCE-with-logits of ⟨d_i^b, d_j^b⟩ against A_ij, averaged separately over connected and
     unconnected pairs (each over all b), then ½·(connected + unconnected)·num_domains as in the
     official code. A class absent from the sample contributes zero.
     """
-    logits, labels, upper = pair_logits(d[nodes], adjacency, nodes)
+    logits, labels, upper = pair_logits(d, adjacency, nodes)
     bce = F.binary_cross_entropy_with_logits(
         logits, labels.expand_as(logits), reduction="none"
     ).mean(0)  # (V, V): mean over batch positions

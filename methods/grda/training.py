@@ -85,11 +85,14 @@ class Trainer:
                 init_weights(module, float(m.init_std))
         beta1 = float(m.beta1)
         ef = [*self.model.encoder.parameters(), *self.model.predictor.parameters()]
-        self.optimizers = [adam(ef, m.lr_e, beta1)]
+        scale = float(m.lr_scale)
+        self.optimizers = [adam(ef, float(m.lr_e) * scale, beta1)]
         if self.model.z.trainable:
-            self.optimizers.append(adam(list(self.model.z.parameters()), m.lr_g, beta1))
+            self.optimizers.append(adam(list(self.model.z.parameters()), float(m.lr_g), beta1))
         self.opt_adv = (
-            adam(list(self.adversary.parameters()), m.lr_d, beta1) if self.adversary else None
+            adam(list(self.adversary.parameters()), float(m.lr_d) * scale, beta1)
+            if self.adversary
+            else None
         )
         decay = 0.5 ** (1.0 / float(m.lr_half_life))
         self.schedulers = [
