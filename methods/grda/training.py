@@ -103,11 +103,15 @@ class Trainer:
         self.rng = np.random.default_rng(int(cfg.seed))
         self.lam = float(m.lambda_gan)
         self.sample_v_g = int(m.sample_v_g)
+        # Learned embeddings: the official GNet also takes the encoder's gradient; without it
+        # z is a pure graph embedding (as the pretrained g_encode), shaped by the link loss only.
+        self.z_task_gradient = bool(m.get("z_task_gradient", True))
 
     def step(self, x: Tensor, y: Tensor) -> tuple[float, float]:
         """One step on a (D, B, ·) batch; returns (prediction loss, adversary loss)."""
         model, adversary, is_source = self.model, self.adversary, self.tensors.is_source
-        z = model.z()[:, None, :].expand(-1, x.shape[1], -1)
+        z = model.z() if self.z_task_gradient else model.z().detach()
+        z = z[:, None, :].expand(-1, x.shape[1], -1)
         e = model.encoder(x, z)
         out = model.predictor(e)
         pred_loss = task_loss(out[is_source], y[is_source], model.classification)
