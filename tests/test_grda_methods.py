@@ -58,5 +58,36 @@ def test_grda_beats_source_only_on_dg15_targets(cli, iclr_env):
         assert code == 0, err
         accuracy[method] = record(iclr_env, method, "dg15")["metrics"]
     assert accuracy["source_only"]["source_acc"] > 0.9  # both fit the labelled sources
-    assert accuracy["grda"]["target_acc"] > 0.65
-    assert accuracy["grda"]["target_acc"] > accuracy["source_only"]["target_acc"] + 0.1
+    assert accuracy["grda"]["target_acc"] > 0.6
+    assert accuracy["grda"]["target_acc"] > accuracy["source_only"]["target_acc"] + 0.15
+
+
+@pytest.mark.parametrize(("update", "frozen"), [("official", True), ("detached", False)])
+def test_official_update_freezes_the_discriminator_at_lambda_one(update, frozen):
+    """The official single-backward step gives D (1 − λ)·∇L_D: nothing at λ = 1 (DG-15's
+    setting); our default detached step trains D."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from helpers import composed
+    from iclr.data import load_dataset
+    from iclr.methods.grda import dann
+    from iclr.methods.grda.training import Trainer
+
+    cfg = composed(
+        "method=dann",
+        "dataset=dg_synthetic",
+        "method.hidden=8",
+        "method.init_std=0.3",
+        "method.lambda_gan=1",
+        f"+method.update={update}",
+    )
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
+    trainer = Trainer(cfg, data, torch.device("cpu"), dann.make)
+    before = [p.detach().clone() for p in trainer.adversary.parameters()]
+    trainer.epoch(int(cfg.method.batch_size))
+    unchanged = all(
+        torch.equal(a, b) for a, b in zip(before, trainer.adversary.parameters(), strict=True)
+    )
+    assert unchanged == frozen

@@ -106,6 +106,14 @@ class Trainer:
         # Learned embeddings: the official GNet also takes the encoder's gradient; without it
         # z is a pure graph embedding (as the pretrained g_encode), shaped by the link loss only.
         self.z_task_gradient = bool(m.get("z_task_gradient", True))
+        # `+method.update=official` reproduces the official step (one backward through the
+        # summed losses, D stepped last); the default is the paper's detached D step.
+        update = str(m.get("update", "detached"))
+        if update not in ("detached", "official"):
+            from iclr.cli.errors import UserError
+
+            raise UserError(f"unknown method.update {update!r}; use detached or official")
+        self.official_update = update == "official"
 
     def step(self, x: Tensor, y: Tensor) -> tuple[float, float]:
         """One step on a (D, B, ·) batch; returns (prediction loss, adversary loss)."""
@@ -121,7 +129,8 @@ class Trainer:
             d_loss = adversary.loss(e.detach(), out.detach(), self.tensors)
             self.opt_adv.zero_grad(set_to_none=True)
             d_loss.backward()
-            self.opt_adv.step()
+            if not self.official_update:
+                self.opt_adv.step()
             loss = loss + self.lam * adversary.encoder_loss(e, out, self.tensors)
             adv_loss = d_loss.item()
         if model.z.trainable:
@@ -131,6 +140,9 @@ class Trainer:
         loss.backward()
         for optimizer in self.optimizers:
             optimizer.step()
+        if adversary is not None and self.official_update:
+            # D's gradient now also holds the encoder loss's: (1 − λ)·∇L_D for DANN/GRDA.
+            self.opt_adv.step()
         return pred_loss.item(), adv_loss
 
     def epoch(self, batch_size: int) -> tuple[float, float]:
