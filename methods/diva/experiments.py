@@ -40,8 +40,12 @@ def _figure() -> Any:
 def reweight_experiment(
     task: FeatureTask, objective: Objective, method: Any, seed: int, out_dir: Path
 ) -> dict[str, float]:
-    """Table 1: test error at α = 1 (step 0) and after each Reweight step."""
-    y = task.one_hot(task.labels_train)
+    """Table 1: test error at α = 1 (step 0) and after each Reweight step (optionally on
+    labels with ``reweight.label_noise`` flipped first)."""
+    labels = task.labels_train
+    if float(method.reweight.label_noise) > 0:
+        labels, _ = flip_labels(labels, task.num_classes, float(method.reweight.label_noise), seed)
+    y = task.one_hot(labels)
     steps = int(method.reweight.steps)
     alphas, values = reweight(
         task.z_train, y, objective, steps, float(method.reweight.lr), method.reweight.normalise
@@ -206,8 +210,6 @@ def augment_experiment(
         "test_error_all_copies": error_rate(
             z, y, alphas[0], objective.lam, task.z_test, task.labels_test
         ),
-        "test_error": error_rate(
-            z, y, alphas[-1], objective.lam, task.z_test, task.labels_test
-        ),
+        "test_error": error_rate(z, y, alphas[-1], objective.lam, task.z_test, task.labels_test),
         "alpha_mean_original": alphas[-1][original].mean().item(),
     }

@@ -141,9 +141,51 @@ def sick_task(cfg: Any, splits: dict[str, Any]) -> FeatureTask:
     return FeatureTask(z_train, y_train, z_test, y_test, len(ENTAILMENT_LABELS), z_val, y_val)
 
 
+def _resnet_features(folder: Any, cfg: Any, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Penultimate (512-d) features of a frozen ImageNet ResNet-34, centre crop 224."""
+    from torchvision import models
+
+    backbone = cfg.dataset.backbone
+    weights = models.ResNet34_Weights[str(backbone.weights)]
+    net = models.resnet34(weights=weights)
+    net.fc = torch.nn.Identity()
+    net = net.eval().to(device)
+    folder.transform = weights.transforms()
+    loader = torch.utils.data.DataLoader(folder, batch_size=int(backbone.batch_size))
+    features, labels = [], []
+    with torch.inference_mode():
+        for images, targets in loader:
+            features.append(net(images.to(device)).double().cpu())
+            labels.append(targets)
+    return torch.cat(features), torch.cat(labels)
+
+
+def image_folder_task(cfg: Any, data: dict[str, Any]) -> FeatureTask:
+    """The paper's setting: frozen ResNet-34 features of a train/test ImageFolder, cached in
+    the data root (one pass per dataset and backbone)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    backbone = OmegaConf.to_container(cfg.dataset.backbone, resolve=True)
+    path = _cache_path(
+        Path(cfg.paths.data_dir), "resnet", {"dataset": cfg.dataset.name, **backbone}
+    )
+    if path.is_file():
+        cached = torch.load(path, weights_only=True)
+    else:
+        cached = {split: _resnet_features(data[split], cfg, device) for split in ("train", "test")}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(cached, path)
+    (z_train, y_train), (z_test, y_test) = cached["train"], cached["test"]
+    return FeatureTask(
+        with_bias(z_train), y_train, with_bias(z_test), y_test, len(data["train"].classes)
+    )
+
+
 def load_task(cfg: Any) -> FeatureTask:
     """The features of ``cfg.dataset`` for seed ``cfg.seed``."""
     data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
-    if cfg.dataset.family == "sentence_pairs":
+    family = cfg.dataset.family
+    if family == "sentence_pairs":
         return sick_task(cfg, data)
+    if family == "image_folder":
+        return image_folder_task(cfg, data)
     return image_task(cfg, data)
