@@ -61,23 +61,25 @@ class PrimalRidge(WeightedRidge):
         self.weights = torch.cholesky_solve(z.T @ (alpha[:, None] * y), self.factor)
 
     @cached_property
-    def z_c(self) -> Tensor:
-        """Z C_α (N, d), by one triangular solve pair."""
-        return torch.cholesky_solve(self.z.T, self.factor).T
+    def whitened(self) -> Tensor:
+        """V = L⁻¹ Zᵀ (d, N) with A = L Lᵀ, so that M = Vᵀ V: one triangular solve."""
+        return torch.linalg.solve_triangular(self.factor, self.z.T, upper=False)
 
     def hat_times(self, x: Tensor) -> Tensor:
-        return self.z @ torch.cholesky_solve(self.z.T @ x, self.factor)
+        return self.whitened.T @ (self.whitened @ x)
 
     def hat_diag(self) -> Tensor:
-        return (self.z_c * self.z).sum(1)
+        return self.whitened.square().sum(0)
 
     def hat_squared_times(self, v: Tensor) -> Tensor:
-        # M_ij = (Z C)_i · z_j, so Σ_j v_j M_ij² = (Z C)_i ᵀ (Zᵀ diag(v) Z) (Z C)_i.
-        weighted_gram = self.z.T @ (v[:, None] * self.z)
-        return ((self.z_c @ weighted_gram) * self.z_c).sum(1)
+        # M_ij = v_i · v_j (columns of V), so Σ_j v_j M_ij² = v_iᵀ (V diag(v) Vᵀ) v_i.
+        v_cols = self.whitened
+        weighted_gram = v_cols @ (v[:, None] * v_cols.T)
+        return ((weighted_gram @ v_cols) * v_cols).sum(0)
 
     def cross_times(self, z_other: Tensor, g: Tensor) -> Tensor:
-        return self.z_c @ (z_other.to(self.z.dtype).T @ g)
+        other = z_other.to(self.z.dtype).T @ g
+        return self.whitened.T @ torch.linalg.solve_triangular(self.factor, other, upper=False)
 
 
 class DualRidge(WeightedRidge):
