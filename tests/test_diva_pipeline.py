@@ -94,3 +94,13 @@ def test_bundled_datasets_come_from_their_python_package(tmp_path):
         diva("dataset=mnist5k_rf", "dataset.backbone.width=64", f"paths.data_dir={tmp_path}")
     )
     assert task.z_train.shape == (3000, 65) and task.labels_test.bincount().min() > 50
+
+
+@pytest.mark.parametrize("table", ["table1", "mislabel", "extend"])
+def test_diva_table_specs_parse_with_distinct_rows(table):
+    from iclr.cli.tables import load_spec
+
+    spec = load_spec(f"diva/{table}")
+    names = [row.name for row in spec.rows]
+    assert len(set(names)) == len(names)  # a YAML comma in a flow-style name would merge rows
+    assert spec.label and "different datasets" in spec.label
