@@ -26,7 +26,9 @@ def metrics_of(cfg, tmp_path: Path) -> dict[str, float]:
 
 
 def test_image_split_holds_out_test_and_pretrain_rows():
-    task = load_task(diva("dataset=digits_cnn", "dataset.backbone.epochs=2"))
+    task = load_task(
+        diva("dataset=digits", "backbone@dataset.backbone=cnn", "dataset.backbone.epochs=2")
+    )
     rows = task.rows
     assert len(rows["test"]) == 497 and len(rows["pretrain"]) == 300
     every = torch.cat([rows["test"], rows["pretrain"], rows["train"]])
@@ -36,14 +38,14 @@ def test_image_split_holds_out_test_and_pretrain_rows():
 
 
 def test_reweight_learns_and_records_every_step(tmp_path):
-    metrics = metrics_of(diva("dataset=digits_rf"), tmp_path)
+    metrics = metrics_of(diva("dataset=digits"), tmp_path)
     assert metrics["test_error_step0"] < 0.1  # chance is 0.9
     assert metrics["objective_step3"] < metrics["objective_step0"]  # steps descend L_LOO
     assert metrics["test_error"] == metrics["test_error_step3"]
 
 
 def test_loo_gradient_detects_planted_label_noise(tmp_path):
-    metrics = metrics_of(diva("dataset=digits_rf", "method.procedure=mislabel"), tmp_path)
+    metrics = metrics_of(diva("dataset=digits", "method.procedure=mislabel"), tmp_path)
     # Chance: AUC 0.5; flagging at random gives F1 ≤ 0.33 with 20% flipped labels.
     assert metrics["auc"] > 0.9 and metrics["f1"] > 0.5
     assert metrics["test_error_flagged_removed"] < metrics["test_error"]
@@ -52,7 +54,7 @@ def test_loo_gradient_detects_planted_label_noise(tmp_path):
 
 def test_extend_writes_curves_against_uniform_sampling(tmp_path):
     cfg = diva(
-        "dataset=digits_rf",
+        "dataset=digits",
         "method.procedure=extend",
         "method.extend.core=200",
         "method.extend.pool=300",
@@ -67,7 +69,7 @@ def test_extend_writes_curves_against_uniform_sampling(tmp_path):
 
 @pytest.mark.skipif(not mirror_has("sick"), reason="SICK not in the mirror")
 def test_sick_entailment_on_minilm_features_beats_the_majority_class(tmp_path):
-    cfg = diva("dataset=sick_minilm", "dataset.max_pairs=300", "method.reweight.steps=1")
+    cfg = diva("dataset=sick", "dataset.max_pairs=300", "method.reweight.steps=1")
     metrics = run(cfg, tmp_path, torch.device("cpu"))
     # NEUTRAL is ~57% of SICK's test pairs: the majority-class error is ~0.43.
     assert metrics["test_error"] < 0.35 and metrics["feature_dim"] == 4 * 384 + 1
@@ -75,12 +77,12 @@ def test_sick_entailment_on_minilm_features_beats_the_majority_class(tmp_path):
 
 def test_bad_procedure_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="method.procedure"):
-        run(diva("dataset=digits_rf", "method.procedure=nope"), tmp_path, torch.device("cpu"))
+        run(diva("dataset=digits", "method.procedure=nope"), tmp_path, torch.device("cpu"))
 
 
 @pytest.mark.skipif(not mirror_has("sick"), reason="SICK not in the mirror")
 def test_augment_on_text_is_a_user_error(tmp_path):
-    cfg = diva("dataset=sick_minilm", "dataset.max_pairs=20", "method.procedure=augment")
+    cfg = diva("dataset=sick", "dataset.max_pairs=20", "method.procedure=augment")
     with pytest.raises(UserError, match="image dataset"):
         run(cfg, tmp_path, torch.device("cpu"))
 
@@ -91,7 +93,7 @@ def test_bundled_datasets_come_from_their_python_package(tmp_path):
 
     assert availability(get_source("mnist5k"), tmp_path, None) == "package"
     task = load_task(
-        diva("dataset=mnist5k_rf", "dataset.backbone.width=64", f"paths.data_dir={tmp_path}")
+        diva("dataset=mnist5k", "dataset.backbone.width=64", f"paths.data_dir={tmp_path}")
     )
     assert task.z_train.shape == (3000, 65) and task.labels_test.bincount().min() > 50
 

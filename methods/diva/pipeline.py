@@ -76,7 +76,7 @@ def run(cfg: Any, out_dir: Path, device: torch.device) -> dict[str, float]:
             f"unknown method.procedure {method.procedure!r}; use one of {', '.join(procedures)}"
         )
     start = time.perf_counter()
-    task = load_task(cfg)
+    task = load_task(cfg, device)
     features_s = time.perf_counter() - start
     lam = choose_lambda(task, method)
     objective, task = objective_for(task, method, lam)

@@ -160,10 +160,9 @@ def _resnet_features(folder: Any, cfg: Any, device: torch.device) -> tuple[Tenso
     return torch.cat(features), torch.cat(labels)
 
 
-def image_folder_task(cfg: Any, data: dict[str, Any]) -> FeatureTask:
-    """The paper's setting: frozen ResNet-34 features of a train/test ImageFolder, cached in
-    the data root (one pass per dataset and backbone)."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def image_folder_task(cfg: Any, data: dict[str, Any], device: torch.device) -> FeatureTask:
+    """The paper's setting: frozen ResNet-34 features of a train/test ImageFolder (computed on
+    ``device``), cached in the data root (one pass per dataset and backbone)."""
     backbone = OmegaConf.to_container(cfg.dataset.backbone, resolve=True)
     path = _cache_path(
         Path(cfg.paths.data_dir), "resnet", {"dataset": cfg.dataset.name, **backbone}
@@ -180,12 +179,13 @@ def image_folder_task(cfg: Any, data: dict[str, Any]) -> FeatureTask:
     )
 
 
-def load_task(cfg: Any) -> FeatureTask:
-    """The features of ``cfg.dataset`` for seed ``cfg.seed``."""
+def load_task(cfg: Any, device: torch.device | None = None) -> FeatureTask:
+    """The features of ``cfg.dataset`` for seed ``cfg.seed`` (a backbone that needs an
+    accelerator runs on ``device``; the DIVA linear algebra itself stays on the CPU)."""
     data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
     family = cfg.dataset.family
     if family == "sentence_pairs":
         return sick_task(cfg, data)
     if family == "image_folder":
-        return image_folder_task(cfg, data)
+        return image_folder_task(cfg, data, device or torch.device("cpu"))
     return image_task(cfg, data)
