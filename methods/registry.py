@@ -47,6 +47,11 @@ METHODS: dict[str, MethodEntry] = {
         "coldbrew",
         "Labels-only label propagation (C&S style), for FCR",
     ),
+    "diva": MethodEntry(
+        "iclr.methods.diva.pipeline:run",
+        "diva",
+        "DIVA: closed-form dataset derivative (LOO / validation) for Reweight, Extend, detection",
+    ),
     "grda": MethodEntry(
         "iclr.methods.grda.grda:run",
         "grda",
