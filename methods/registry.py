@@ -47,6 +47,13 @@ METHODS: dict[str, MethodEntry] = {
         "coldbrew",
         "Labels-only label propagation (C&S style), for FCR",
     ),
+    "rim": MethodEntry(
+        "iclr.methods.rim.pipeline:run",
+        "rim",
+        "RIM: item-choice RNN/Transformer x user intensity (Pop, EMA, Hawkes, HawkesPoisson)",
+    ),
+    "als": MethodEntry("iclr.methods.rim.factorization:run_als", "rim", "ALS (implicit), RIM's protocol"),
+    "bpr": MethodEntry("iclr.methods.rim.factorization:run_bpr", "rim", "BPR (implicit), RIM's protocol"),
 }
 
 
