@@ -52,8 +52,12 @@ METHODS: dict[str, MethodEntry] = {
         "rim",
         "RIM: item-choice RNN/Transformer x user intensity (Pop, EMA, Hawkes, HawkesPoisson)",
     ),
-    "als": MethodEntry("iclr.methods.rim.factorization:run_als", "rim", "ALS (implicit), RIM's protocol"),
-    "bpr": MethodEntry("iclr.methods.rim.factorization:run_bpr", "rim", "BPR (implicit), RIM's protocol"),
+    "als": MethodEntry(
+        "iclr.methods.rim.factorization:run_als", "rim", "ALS (implicit), RIM setup"
+    ),
+    "bpr": MethodEntry(
+        "iclr.methods.rim.factorization:run_bpr", "rim", "BPR (implicit), RIM setup"
+    ),
 }
 
 

@@ -130,7 +130,11 @@ def fit_hawkes(
     init = torch.cat([torch.tensor([rate]), torch.full((2 * k,), 1e-2 / k)]).double()
     theta = _inverse_softplus(init).requires_grad_(True)
     optimizer = torch.optim.LBFGS(
-        [theta], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-10
+        [theta],
+        max_iter=max_iter,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-7,
+        tolerance_change=1e-12,
     )
 
     def objective() -> torch.Tensor:
@@ -146,6 +150,7 @@ def fit_hawkes(
 
     optimizer.step(closure)
     with torch.no_grad():
-        w = torch.nn.functional.softplus(theta).numpy()
-        loglik = float(torch.log(phi @ torch.from_numpy(w) + 1e-300).sum() - comp @ w)
+        weights = torch.nn.functional.softplus(theta)
+        loglik = float(torch.log(phi @ weights + 1e-300).sum() - comp @ weights)
+        w = weights.numpy()
     return HawkesFit(decays, float(w[0]), w[1 : k + 1], w[k + 1 :], loglik)

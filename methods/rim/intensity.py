@@ -68,7 +68,11 @@ def fit_hawkes_poisson(
     y = torch.from_numpy(np.ravel(valid.target.sum(axis=1)).astype(np.float64))
     theta = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS(
-        [theta], max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-10
+        [theta],
+        max_iter=max_iter,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-7,
+        tolerance_change=1e-12,
     )
 
     def closure() -> torch.Tensor:

@@ -107,7 +107,10 @@ class Vocabulary:
         keep = (position >= keep_from[row]) & (tokens > 0)
         counts = np.bincount(row[keep], minlength=len(lengths))
         kept = torch.from_numpy(tokens[keep])
-        return [torch.cat([torch.zeros(1, dtype=torch.long), part]) for part in kept.split(counts.tolist())]
+        return [
+            torch.cat([torch.zeros(1, dtype=torch.long), part])
+            for part in kept.split(counts.tolist())
+        ]
 
 
 def _pad(seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,7 +118,9 @@ def _pad(seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     return nn.utils.rnn.pad_sequence(seqs, batch_first=True), lengths
 
 
-def _nll(model: nn.Module, outputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int]:
+def _nll(
+    model: nn.Module, outputs: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, int]:
     """Summed NLL over non-padding targets; the decoder runs only on those positions."""
     valid = targets != 0
     logits = model.decoder(outputs[valid])
@@ -188,12 +193,18 @@ def train(
                 total, count = total + loss, count + n
             model.eval()
             with torch.no_grad():
-                val = [_batch_loss(model, valid_set[i : i + batch_size], None)
-                       for i in range(0, len(valid_set), batch_size)]
+                val = [
+                    _batch_loss(model, valid_set[i : i + batch_size], None)
+                    for i in range(0, len(valid_set), batch_size)
+                ]
             val_loss = sum(v[0] for v in val) / max(1, sum(v[1] for v in val))
             lr_before = optimizer.param_groups[0]["lr"]
             if val_loss < best_loss:
-                best_loss, best_state, best_epoch = val_loss, copy.deepcopy(model.state_dict()), epoch
+                best_loss, best_state, best_epoch = (
+                    val_loss,
+                    copy.deepcopy(model.state_dict()),
+                    epoch,
+                )
             scheduler.step(val_loss)
             if optimizer.param_groups[0]["lr"] < lr_before:
                 model.load_state_dict(best_state)  # upstream's _ReduceLRLoadCkpt
@@ -202,8 +213,11 @@ def train(
             advance(loss=train_loss, val_loss=val_loss)
     model.load_state_dict(best_state)
     model.eval()
-    stats = {"item_model_val_nll": best_loss, "item_model_best_epoch": float(best_epoch),
-             "item_model_vocab": float(vocab.n_tokens - 1)}
+    stats = {
+        "item_model_val_nll": best_loss,
+        "item_model_best_epoch": float(best_epoch),
+        "item_model_vocab": float(vocab.n_tokens - 1),
+    }
     return model, vocab, stats
 
 

@@ -10,8 +10,8 @@ awslabs/recurrent-intensity-model-experiments. For each ``mult``:
 
 The dual solves max Σ s·π s.t. Σ_y π(x, y) ≤ k (prices u(x) ≥ 0) and Σ_x π(x, y) ≤ or ≥ C
 (prices v(y)), with entropy smoothing ε: π = sigmoid((s − u − v) / ε). Each epoch solves u
-row-wise and then v column-wise by bisection (block-coordinate ascent; upstream's SGD step on
-v with one batch per epoch is exactly this) while ε is annealed from 1 to ``min_epsilon``.
+row-wise and then v column-wise (block-coordinate ascent) while ε is annealed from 1 to
+``min_epsilon``.
 Scores are divided by their maximum, as upstream does; excluded (already seen) pairs are set
 just below every other score instead of −1e10, so the bisection brackets stay tight (they are
 still chosen last).
@@ -71,13 +71,27 @@ def greedy(
     return assign(k_vec, c_vec, first.copy())
 
 
-def solve_prices(s: torch.Tensor, alpha: float, eps: float, n_iters: int = 40) -> torch.Tensor:
-    """Per row, the price u with mean_y sigmoid((s − u) / ε) = alpha, by bisection
-    (``dual_solve_u``); +∞ when alpha ≤ 0 (nothing), −∞ when alpha ≥ 1 (everything)."""
+HARD_EPSILON = 1e-4  # below this (scores are normalised to ≤ 1) sigmoid is a step: use top-k
+
+
+def solve_prices(s: torch.Tensor, alpha: float, eps: float, n_iters: int = 24) -> torch.Tensor:
+    """Per row, the price u with mean_y sigmoid((s − u) / ε) = alpha (``dual_solve_u``);
+    +∞ when alpha ≤ 0 (nothing), −∞ when alpha ≥ 1 (everything).
+
+    Bisection while ε is large; once ε ≤ ``HARD_EPSILON`` the smoothed solution is, to within
+    ε, the threshold between the ⌈alpha·m⌉-th and next largest values, found by ``topk``."""
     if alpha <= 0:
         return torch.full((s.shape[0],), math.inf, dtype=s.dtype)
     if alpha >= 1:
         return torch.full((s.shape[0],), -math.inf, dtype=s.dtype)
+    if eps <= HARD_EPSILON:
+        want = alpha * s.shape[1]
+        k = min(int(math.ceil(want - 1e-9)), s.shape[1] - 1)
+        top = s.topk(k + 1, dim=1).values
+        if abs(want - round(want)) < 1e-9:  # an integer count: any threshold in the gap
+            return (top[:, k - 1] + top[:, k]) / 2
+        frac = want - math.floor(want)  # the k-th value is taken with probability frac
+        return top[:, k - 1] - eps * (math.log(frac) - math.log1p(-frac))
     shift = math.log(alpha) - math.log1p(-alpha)
     low = s.amin(1) - shift * eps - 1e-2
     high = s.amax(1) - shift * eps + 1e-2
@@ -104,7 +118,13 @@ def normalise(scores: torch.Tensor, top: float | None = None) -> tuple[torch.Ten
 
 
 class Dual:
-    """The entropy-smoothed dual of ``CVX``: item prices fitted on one score matrix."""
+    """The entropy-smoothed dual of ``CVX``: item prices fitted on one score matrix.
+
+    Each epoch lowers ε by a constant factor, then solves the user prices u for all users and
+    the item prices v for all items (upstream's SGD step on ½‖v − v_batch‖² with learning rate
+    n_items / n_batches is exactly this update when the whole matrix is one batch; upstream
+    sizes its batches by GPU memory). At small ε these block updates need not settle, so the
+    item caps can be exceeded: ``run_matching`` reports the largest exposures it produced."""
 
     def __init__(self, topk: float, c: float, kind: str, epochs: int, min_epsilon: float):
         self.topk, self.c, self.kind = topk, c, kind
@@ -117,8 +137,11 @@ class Dual:
         s, self.top = normalise(scores)
         n_users, n_items = s.shape
         alpha, beta = self.topk / n_items, self.c / n_users
-        v = torch.rand(n_items, generator=generator) * (1 if self.kind == "lb" else -1)
         gamma = self.min_epsilon ** (1 / self.epochs)
+        if not 0 < beta < 1:  # no binding item constraint: the prices are 0 (after clipping)
+            self.epsilon, self.prices = self.min_epsilon, torch.zeros(n_items)
+            return self
+        v = torch.rand(n_items, generator=generator) * (1 if self.kind == "lb" else -1)
         for _ in range(self.epochs):
             self.epsilon *= gamma
             u = _clip(solve_prices(s - v[None, :], alpha, self.epsilon), "ub")
@@ -130,9 +153,8 @@ class Dual:
         """Fractional assignment π on ``scores`` with the fitted prices (new user prices)."""
         s, _ = normalise(scores, self.top)
         alpha = self.topk / s.shape[1]
-        v = self.prices
-        u = _clip(solve_prices(s - v[None, :], alpha, self.epsilon), "ub")
-        shifted = s - torch.nan_to_num(u[:, None], posinf=1e30) - torch.nan_to_num(v[None, :])
+        u = _clip(solve_prices(s - self.prices[None, :], alpha, self.epsilon), "ub")
+        shifted = s - torch.nan_to_num(u[:, None], posinf=1e30) - self.prices[None, :]
         return torch.sigmoid(shifted / self.epsilon).double().numpy()
 
 
@@ -141,6 +163,15 @@ def constraints(mult: float, k1: int, c1: int) -> tuple[float, float, str]:
     if mult < 1:
         return k1, c1 * mult, "lb"
     return k1 * mult, c1, "ub"
+
+
+def exposures(assigned: np.ndarray) -> dict[str, float]:
+    """The largest number of recommendations any user and any item received."""
+    return {
+        "max_user_recs": float(assigned.sum(1).max()),
+        "max_item_recs": float(assigned.sum(0).max()),
+        "min_item_recs": float(assigned.sum(0).min()),
+    }
 
 
 def run_matching(
@@ -167,15 +198,17 @@ def run_matching(
             key = f"{name}/{{}}/mult={float(mult):g}/"
             gen = torch.Generator().manual_seed(seed)
             taken = greedy(s_d, k, c, kind, gen)
-            found = evaluate_assigned(d.target, taken, float((s_d.numpy() * taken).sum()),
-                                      min_total_recs=floor)
+            found = evaluate_assigned(
+                d.target, taken, float((s_d.numpy() * taken).sum()), min_total_recs=floor
+            ) | exposures(taken)
             out.update({key.format("greedy") + a: b for a, b in found.items()})
             solvers = {"dual": s_d, "dual_online": s_v} if m.online else {"dual": s_d}
             for solver, fit_on in solvers.items():
                 dual = Dual(k, c, kind, int(m.dual_epochs), float(m.min_epsilon))
                 pi = dual.fit(fit_on, gen).transform(s_d)
-                found = evaluate_assigned(d.target, pi, float((s_d.numpy() * pi).sum()),
-                                          min_total_recs=floor)
+                found = evaluate_assigned(
+                    d.target, pi, float((s_d.numpy() * pi).sum()), min_total_recs=floor
+                ) | exposures(pi)
                 out.update({key.format(solver) + a: b for a, b in found.items()})
     from iclr.methods.rim.plots import plot_matching
 

@@ -51,11 +51,10 @@ def assign_topk(
     width = n_items if axis == 1 else n_users
     k = min(k, width)
     for part in _chunks(outer, width):
-        if axis == 1:
-            block = scores.block(part, slice(None))
-        else:
-            block = scores.block(slice(None), part).T
-        noisy = block + torch.rand(block.shape, generator=generator, dtype=block.dtype) * TIE_BREAKER
+        block = scores.block(part, slice(None)) if axis == 1 else scores.block(slice(None), part).T
+        noisy = (
+            block + torch.rand(block.shape, generator=generator, dtype=block.dtype) * TIE_BREAKER
+        )
         top = noisy.topk(k, dim=1)
         index = top.indices
         total += float(block.gather(1, index).sum())

@@ -25,7 +25,9 @@ import pandas as pd
 def _hawkes_times(rng: np.random.Generator, cfg: Any) -> tuple[np.ndarray, np.ndarray]:
     """(user, time) of every event in [0, span), by generations of the branching process."""
     n_users, span = int(cfg.n_users), float(cfg.span)
-    mu = rng.gamma(float(cfg.baseline_shape), float(cfg.baseline_mean) / float(cfg.baseline_shape), n_users)
+    mu = rng.gamma(
+        float(cfg.baseline_shape), float(cfg.baseline_mean) / float(cfg.baseline_shape), n_users
+    )
     counts = rng.poisson(mu * span)
     users = np.repeat(np.arange(n_users), counts)
     times = rng.uniform(0, span, counts.sum())
