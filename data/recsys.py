@@ -24,6 +24,12 @@ def _events(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _seconds(dates: pd.Series) -> np.ndarray:
+    """Unix seconds of date strings, whatever resolution pandas infers."""
+    stamps = pd.to_datetime(dates, utc=True)
+    return ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(np.float64)
+
+
 def load_movielens_csv(dataset_cfg: Any, folder: Path) -> pd.DataFrame:
     """MovieLens ``ratings.csv`` (userId, movieId, rating, timestamp), e.g. ml-latest-small."""
     frame = pd.read_csv(folder / "ratings.csv")
@@ -59,7 +65,7 @@ def load_netflix(dataset_cfg: Any, folder: Path) -> pd.DataFrame:
                 {
                     "USER_ID": rows["USER_ID"].astype(np.int64).to_numpy(),
                     "ITEM_ID": movie[~header].to_numpy(),
-                    "TIMESTAMP": pd.to_datetime(rows["DATE"]).astype("int64").to_numpy() / 1e9,
+                    "TIMESTAMP": _seconds(rows["DATE"]),
                 }
             )
         )
@@ -86,7 +92,7 @@ def load_yoochoose(dataset_cfg: Any, folder: Path) -> pd.DataFrame:
         usecols=[0, 1, 2],
         dtype={0: np.int64, 1: str, 2: np.int64},
     )
-    frame["TIMESTAMP"] = pd.to_datetime(frame["TIME"]).astype("int64") / 1e9
+    frame["TIMESTAMP"] = _seconds(frame["TIME"])
     frame = frame.sort_values("TIMESTAMP", kind="mergesort").drop_duplicates(["USER_ID", "ITEM_ID"])
     sizes = frame.groupby("USER_ID").size()
     sample = sizes.sample(frac=float(dataset_cfg.user_sample_frac), random_state=10).index

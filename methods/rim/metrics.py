@@ -52,9 +52,8 @@ def assign_topk(
     k = min(k, width)
     for part in _chunks(outer, width):
         block = scores.block(part, slice(None)) if axis == 1 else scores.block(slice(None), part).T
-        noisy = (
-            block + torch.rand(block.shape, generator=generator, dtype=block.dtype) * TIE_BREAKER
-        )
+        noisy = torch.rand(block.shape, generator=generator, dtype=block.dtype)
+        noisy.mul_(TIE_BREAKER).add_(block)
         top = noisy.topk(k, dim=1)
         index = top.indices
         total += float(block.gather(1, index).sum())

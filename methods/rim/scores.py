@@ -43,7 +43,7 @@ class LowRankScores:
 
     def block(self, rows: slice, cols: slice) -> torch.Tensor:
         """Dense scores S[rows, cols] (float64), excluded pairs set to ``EXCLUDED``."""
-        out = torch.exp(self.user[rows] @ self.item[cols].T)
+        out = (self.user[rows] @ self.item[cols].T).exp_()
         if self.exclude is not None:
             part = self.exclude[rows][:, cols].tocoo()
             out[torch.from_numpy(part.row).long(), torch.from_numpy(part.col).long()] = EXCLUDED
