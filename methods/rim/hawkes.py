@@ -17,6 +17,7 @@ position for all users at once), then w = softplus(θ) is fitted by L-BFGS with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,29 @@ def _inverse_softplus(x: torch.Tensor) -> torch.Tensor:
     return x + torch.log(-torch.expm1(-x))
 
 
+def minimise_nonnegative(
+    loss: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, max_iter: int
+) -> torch.Tensor:
+    """argmin over w ≥ 0 of ``loss(w)``, as w = softplus(θ) from ``theta``, by L-BFGS."""
+    theta = theta.clone().requires_grad_(True)
+    optimizer = torch.optim.LBFGS(
+        [theta],
+        max_iter=max_iter,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-7,
+        tolerance_change=1e-12,
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        value = loss(torch.nn.functional.softplus(theta))
+        value.backward()
+        return value
+
+    optimizer.step(closure)
+    return torch.nn.functional.softplus(theta).detach()
+
+
 @dataclass
 class HawkesFit:
     """Fitted coefficients: baseline μ, data-channel a_k and start-channel b_k."""
@@ -128,29 +152,14 @@ def fit_hawkes(
     k = len(decays)
     rate = max(len(hist.times), 1) / max(float(hist.end.sum()), 1e-12)
     init = torch.cat([torch.tensor([rate]), torch.full((2 * k,), 1e-2 / k)]).double()
-    theta = _inverse_softplus(init).requires_grad_(True)
-    optimizer = torch.optim.LBFGS(
-        [theta],
-        max_iter=max_iter,
-        line_search_fn="strong_wolfe",
-        tolerance_grad=1e-7,
-        tolerance_change=1e-12,
+    weights = minimise_nonnegative(
+        lambda w: (
+            -(torch.log(phi @ w + 1e-300).sum() - comp @ w) / n_events + (w @ w) / (2 * penalty_c)
+        ),
+        _inverse_softplus(init),
+        max_iter,
     )
-
-    def objective() -> torch.Tensor:
-        w = torch.nn.functional.softplus(theta)
-        loglik = torch.log(phi @ w + 1e-300).sum() - comp @ w
-        return -loglik / n_events + (w @ w) / (2 * penalty_c)
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = objective()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
     with torch.no_grad():
-        weights = torch.nn.functional.softplus(theta)
         loglik = float(torch.log(phi @ weights + 1e-300).sum() - comp @ weights)
         w = weights.numpy()
     return HawkesFit(decays, float(w[0]), w[1 : k + 1], w[k + 1 :], loglik)

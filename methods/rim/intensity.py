@@ -66,25 +66,13 @@ def fit_hawkes_poisson(
     """Poisson regression of V's target counts on the Hawkes states: coefficients w ≥ 0."""
     x = torch.from_numpy(hawkes.states(test_histories(valid), decays))
     y = torch.from_numpy(np.ravel(valid.target.sum(axis=1)).astype(np.float64))
-    theta = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
-        [theta],
-        max_iter=max_iter,
-        line_search_fn="strong_wolfe",
-        tolerance_grad=1e-7,
-        tolerance_change=1e-12,
-    )
 
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        w = torch.nn.functional.softplus(theta)
+    def loss(w: torch.Tensor) -> torch.Tensor:
         rate = x @ w
-        loss = (rate - y * torch.log(1e-10 + rate)).mean() + l2 / 2 * (w @ w)
-        loss.backward()
-        return loss
+        return (rate - y * torch.log(1e-10 + rate)).mean() + l2 / 2 * (w @ w)
 
-    optimizer.step(closure)
-    return torch.nn.functional.softplus(theta).detach().numpy()
+    theta = torch.zeros(x.shape[1], dtype=torch.float64)
+    return hawkes.minimise_nonnegative(loss, theta, max_iter).numpy()
 
 
 def hawkes_poisson_scores(
