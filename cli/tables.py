@@ -117,11 +117,11 @@ def parse_spec(name: str, path: Path) -> TableSpec:
                 f"{set(axis.derived[1]) - names_r}"
             )
     if any(c.derived for c in spec.cols) or any(
-        r.metric and c.metric for r in spec.rows for c in spec.cols
+        r.metric and c.metric and "{metric}" not in r.metric for r in spec.rows for c in spec.cols
     ):
         raise UserError(
-            f"table spec {path}: a metric may be set on rows or on columns, not both;"
-            " only rows may be derived"
+            f"table spec {path}: a metric may be set on rows or on columns, not both (unless"
+            " the row's metric is a template with {metric}); only rows may be derived"
         )
     for row, values in spec.paper.items():
         unknown = (set() if row in names_r else {row}) | (set(values) - names_c)
@@ -221,13 +221,22 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
     return cells
 
 
+def cell_metric(row: Axis, col: Axis, default: str) -> str:
+    """The metric a cell reads: the row's or the column's, or the spec's default. A row metric
+    with ``{metric}`` is a template filled with the column's metric (e.g. row
+    ``RNN-HP/{metric}`` × column ``user_prec``: one run per row, one metric per column)."""
+    if row.metric and "{metric}" in row.metric:
+        return row.metric.replace("{metric}", col.metric or default)
+    return row.metric or col.metric or default
+
+
 def collect(cells: list[Cell], spec: TableSpec, seeds: list[int]) -> None:
     """Fill each cell's per-seed values and statistics (in the paper's scale) from the store,
     then compute derived rows seed by seed from their input rows."""
     for cell in cells:
         if cell.row.derived:
             continue
-        cell.metric = cell.row.metric or cell.col.metric or spec.metric
+        cell.metric = cell_metric(cell.row, cell.col, spec.metric)
         for seed in seeds:
             record = records.read_record(
                 records.record_path(cell.results, cell.method, cell.dataset, cell.key, seed)

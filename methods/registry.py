@@ -66,6 +66,17 @@ METHODS: dict[str, MethodEntry] = {
     "cdann": MethodEntry("iclr.methods.grda.cdann:run", "grda", "CDANN: class-conditional DANN"),
     "adda": MethodEntry("iclr.methods.grda.adda:run", "grda", "ADDA: source-vs-target adversary"),
     "mdd": MethodEntry("iclr.methods.grda.mdd:run", "grda", "MDD: margin disparity discrepancy"),
+    "rim": MethodEntry(
+        "iclr.methods.rim.pipeline:run",
+        "rim",
+        "RIM: item-choice RNN/Transformer x user intensity (Pop, EMA, Hawkes, HawkesPoisson)",
+    ),
+    "als": MethodEntry(
+        "iclr.methods.rim.factorization:run_als", "rim", "ALS (implicit), RIM setup"
+    ),
+    "bpr": MethodEntry(
+        "iclr.methods.rim.factorization:run_bpr", "rim", "BPR (implicit), RIM setup"
+    ),
 }
 
 
