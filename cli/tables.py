@@ -110,6 +110,9 @@ def parse_spec(name: str, path: Path) -> TableSpec:
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"table spec {path} is invalid: {exc!r}") from None
     names_r, names_c = {r.name for r in spec.rows}, {c.name for c in spec.cols}
+    if len(names_r) < len(spec.rows) or len(names_c) < len(spec.cols):
+        # e.g. an unquoted YAML flow-mapping name with a comma splits into two equal names
+        raise UserError(f"table spec {path}: row and column names must be unique")
     for axis in spec.rows:
         if axis.derived and set(axis.derived[1]) - names_r:
             raise UserError(

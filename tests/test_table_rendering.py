@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iclr.cli import tables
+from iclr.cli.errors import UserError
 from iclr.cli.render import to_csv, to_latex, to_markdown
 
 HERE = Path(__file__).parent
@@ -98,3 +99,17 @@ def test_cells_sharing_a_config_run_once():
     ]
     jobs = tables.jobs_to_run(cells)
     assert sorted(j[0][-1] for j in jobs) == ["seed=0", "seed=1"]
+
+
+def test_duplicate_row_names_are_rejected(tmp_path):
+    # an unquoted flow-mapping name with a comma ("a, b") would silently merge two rows
+    spec_path = tmp_path / "dup.yaml"
+    text = (HERE / "fixtures" / "table.yaml").read_text()
+    spec_path.write_text(
+        text.replace(
+            "  - {name: MLP, overrides: [method=mlp]}\n",
+            "  - {name: MLP, overrides: [method=mlp]}\n  - {name: MLP, overrides: [method=gcn]}\n",
+        )
+    )
+    with pytest.raises(UserError, match="names must be unique"):
+        tables.parse_spec("fixture/dup", spec_path)
