@@ -47,6 +47,11 @@ METHODS: dict[str, MethodEntry] = {
         "coldbrew",
         "Labels-only label propagation (C&S style), for FCR",
     ),
+    "giant_xrt": MethodEntry(
+        "iclr.methods.giant_xrt.pipeline:run",
+        "giant_xrt",
+        "GIANT-XRT: text encoder fine-tuned on multi-scale neighbour prediction -> node classifier",
+    ),
 }
 
 
