@@ -60,6 +60,16 @@ def read_text_graph(folder: Path) -> TextGraph:
     return TextGraph(texts, labels, class_names, edge_index.astype(np.int64))
 
 
+def standardise(x: Any) -> Any:
+    """Zero mean, unit variance per dimension (over all nodes; no labels involved).
+
+    Sentence embeddings are L2-normalised, so each dimension varies by ~0.05 around a large
+    offset; the runner's MLP / GCN / GraphSAGE have no BatchNorm (the OGB MLP of the official
+    downstream scripts has), and without rescaling they barely move from the majority class.
+    """
+    return (x - x.mean(0)) / x.std(0).clamp_min(1e-8)
+
+
 def load(dataset_cfg: Any, folder: Path) -> Any:
     """The graph as a PyG ``Data`` with ``x`` = the features named by ``dataset_cfg.features``.
 
@@ -73,6 +83,8 @@ def load(dataset_cfg: Any, folder: Path) -> Any:
 
     graph = read_text_graph(folder)
     x, report = node_features(dataset_cfg, graph, folder.parent / "derived" / dataset_cfg.name)
+    if not x.is_sparse_csr:
+        x = standardise(x)
     data = Data(
         x=x,
         y=torch.from_numpy(graph.labels),
