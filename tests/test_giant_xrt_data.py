@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import MIRROR, mirror_has
+from helpers import MIRROR, needs_citeseer_tag
 from iclr.cli.errors import UserError
 from iclr.data.citeseer_tag import read_text_graph
 from iclr.methods.common.stratified_split import stratified_masks
-
-needs_citeseer_tag = pytest.mark.skipif(
-    not mirror_has("citeseer-tag"), reason=f"citeseer-tag not in the mirror at {MIRROR}"
-)
 
 
 @needs_citeseer_tag

@@ -9,11 +9,10 @@ import scipy.sparse as sp
 import torch
 from omegaconf import OmegaConf
 
-from helpers import MIRROR, composed
+from helpers import MIRROR, composed, needs_citeseer_tag
 from iclr.cli.errors import UserError
 from iclr.methods.giant_xrt.label_tree import LabelTree, build_label_tree
 from iclr.methods.giant_xrt.xr_training import active_clusters, squared_hinge
-from test_giant_xrt_data import needs_citeseer_tag
 
 TREE = OmegaConf.create(
     {"max_degree": 1000, "nr_splits": 4, "max_leaf_size": 4, "seed": 0, "threads": 1}
@@ -65,8 +64,15 @@ def test_teacher_forcing_shortlist_holds_every_positive_and_only_children_of_pos
         expected = parent_positive[:, tree.parents[level]]
         np.testing.assert_array_equal(active.numpy(), expected)
         # matcher-aware negatives only add clusters
-        man = active_clusters(level, tree, rows, torch.randn(rows.size, 8),
-                              torch.nn.Linear(8, tree.level_sizes[level - 1]), "tfn+man", 2)
+        man = active_clusters(
+            level,
+            tree,
+            rows,
+            torch.randn(rows.size, 8),
+            torch.nn.Linear(8, tree.level_sizes[level - 1]),
+            "tfn+man",
+            2,
+        )
         assert torch.all(man >= active) and man.sum() > active.sum()
 
 
@@ -96,8 +102,12 @@ def test_giant_tfidf_mlp_features_learn_and_are_cached(tmp_path, iclr_env):
         "dataset.giant.tfidf_mlp.epochs_per_level=3",
         "method.epochs=60",
     ]
-    cfg = composed("method=giant_xrt", "dataset=citeseer_tag", "method.encoder=tfidf_mlp",
-                   *[o.replace("method.epochs", "method.downstream.epochs") for o in small])
+    cfg = composed(
+        "method=giant_xrt",
+        "dataset=citeseer_tag",
+        "method.encoder=tfidf_mlp",
+        *[o.replace("method.epochs", "method.downstream.epochs") for o in small],
+    )
     outcome = execute_job(cfg, tmp_path, overrides=[])
     assert outcome["status"] == "done", outcome
     metrics = outcome["metrics"]
@@ -105,7 +115,8 @@ def test_giant_tfidf_mlp_features_learn_and_are_cached(tmp_path, iclr_env):
     assert outcome["value"] > 0.5  # majority class (DB) is 21.5% of the papers
     data = load_dataset(
         OmegaConf.merge(cfg.dataset, {"features": "giant_tfidf_mlp"}),
-        cfg.paths.data_dir, MIRROR if cfg.paths.mirror is None else cfg.paths.mirror,
+        cfg.paths.data_dir,
+        MIRROR if cfg.paths.mirror is None else cfg.paths.mirror,
     )
     assert data.feature_report["from_cache"] and data.x.shape == (3186, 32)
     losses = data.feature_report["levels"][-1]["losses"]

@@ -20,7 +20,8 @@ def stratified_masks(
         from iclr.cli.errors import UserError
 
         raise UserError(
-            f"dataset.split_fractions must be three non-negative numbers summing to 1, got {list(fractions)}"
+            "dataset.split_fractions must be three non-negative numbers summing to 1, "
+            f"got {list(fractions)}"
         )
     generator = torch.Generator().manual_seed(int(seed))
     perm = torch.randperm(y.numel(), generator=generator)

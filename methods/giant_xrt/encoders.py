@@ -126,7 +126,7 @@ def csr_tensor(matrix: sp.csr_matrix) -> torch.Tensor:
 
 def load_transformer(name: str, device: torch.device) -> tuple[Any, nn.Module]:
     """(tokenizer, model) of a pre-trained encoder: ``minilm`` is the bundled all-MiniLM-L6-v2;
-    any other name is a Hugging Face model id or folder (e.g. ``bert-base-uncased``, the paper's)."""
+    any other name is a Hugging Face model id or folder (the paper's: ``bert-base-uncased``)."""
     if name == "minilm":
         from iclr.methods.common.text_embeddings import load_minilm
 

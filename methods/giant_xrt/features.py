@@ -33,9 +33,7 @@ def node_features(
     if kind not in FEATURES:
         from iclr.cli.errors import UserError
 
-        raise UserError(
-            f"unknown dataset.features={kind!r}; choose one of: {', '.join(FEATURES)}"
-        )
+        raise UserError(f"unknown dataset.features={kind!r}; choose one of: {', '.join(FEATURES)}")
     giant = dataset_cfg.giant
     if kind == "tfidf":
         from iclr.methods.giant_xrt.encoders import csr_tensor
@@ -70,8 +68,12 @@ def cache_key(encoder: str, giant_cfg: Any, graph: Any) -> str:
     for label in ("profile", "device"):  # neither changes the features' definition
         config.pop(label, None)
     blob = json.dumps(
-        {"encoder": encoder, "giant": config, "nodes": graph.num_nodes,
-         "edges": int(graph.edge_index.shape[1])},
+        {
+            "encoder": encoder,
+            "giant": config,
+            "nodes": graph.num_nodes,
+            "edges": int(graph.edge_index.shape[1]),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

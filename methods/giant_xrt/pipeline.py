@@ -34,7 +34,8 @@ def make_encoder(encoder: str, giant_cfg: Any, graph: Any, tfidf: Any, device: t
         block = giant_cfg.transformer
         tokenizer, model = load_transformer(str(block.model), device)
         model.train()
-        module: TextEncoder = TransformerEncoder(tokenizer, model, graph.texts, int(block.max_length))
+        max_length = int(block.max_length)
+        module: TextEncoder = TransformerEncoder(tokenizer, model, graph.texts, max_length)
     elif encoder == "tfidf_mlp":
         block = giant_cfg.tfidf_mlp
         module = TfidfMLPEncoder(tfidf, int(block.hidden), int(block.dim), float(block.dropout))
@@ -66,14 +67,25 @@ def run_giant(encoder: str, giant_cfg: Any, graph: Any) -> tuple[torch.Tensor, d
 
         module, train_cfg = make_encoder(encoder, giant_cfg, graph, tfidf, device)
         epochs = int(train_cfg.epochs_per_level) * len(tree.targets)
-        steps = epochs * -(-int(np.sum(np.diff(tree.targets[-1].indptr) > 0)) // int(train_cfg.batch_size))
+        with_labels = int(np.sum(np.diff(tree.targets[-1].indptr) > 0))
+        steps = epochs * -(-with_labels // int(train_cfg.batch_size))
         with epoch_progress(steps, f"GIANT {encoder}: fine-tuning") as advance:
             logs = train_level_by_level(
-                module, tree, train_cfg, int(giant_cfg.seed), device, lambda **m: advance(loss=m["loss"])
+                module,
+                tree,
+                train_cfg,
+                int(giant_cfg.seed),
+                device,
+                lambda **m: advance(loss=m["loss"]),
             )
         report["levels"] = [
-            {"level": g.level, "clusters": g.clusters, "epochs": g.epochs,
-             "seconds": g.seconds, "losses": g.losses}
+            {
+                "level": g.level,
+                "clusters": g.clusters,
+                "epochs": g.epochs,
+                "seconds": g.seconds,
+                "losses": g.losses,
+            }
             for g in logs
         ]
         start = time.perf_counter()

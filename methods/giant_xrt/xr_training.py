@@ -108,8 +108,20 @@ def train_level_by_level(
                 index = torch.from_numpy(tree.parents[level]).to(device)
                 head.weight.copy_(parent_head.weight[index])
                 head.bias.copy_(parent_head.bias[index])
-        log = fit_level(encoder, head, parent_head, tree, level, epochs, nodes, row_of_node,
-                        cfg, generator, device, progress)
+        log = fit_level(
+            encoder,
+            head,
+            parent_head,
+            tree,
+            level,
+            epochs,
+            nodes,
+            row_of_node,
+            cfg,
+            generator,
+            device,
+            progress,
+        )
         logs.append(log)
         parent_head = head.requires_grad_(False)
     return logs
