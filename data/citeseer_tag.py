@@ -70,18 +70,14 @@ def standardise(x: Any) -> Any:
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-8)
 
 
-def load(dataset_cfg: Any, folder: Path) -> Any:
-    """The graph as a PyG ``Data`` with ``x`` = the features named by ``dataset_cfg.features``.
-
-    Train / validation / test masks are drawn per seed by the node task
-    (``dataset.split: stratified``), not here.
-    """
+def node_data(dataset_cfg: Any, graph: TextGraph, folder: Path) -> Any:
+    """A text graph as a PyG ``Data`` whose ``x`` holds the features named by
+    ``dataset_cfg.features``, cached under ``<data root>/derived/<dataset>/``."""
     import torch
     from torch_geometric.data import Data
 
     from iclr.methods.giant_xrt.features import node_features
 
-    graph = read_text_graph(folder)
     x, report = node_features(dataset_cfg, graph, folder.parent / "derived" / dataset_cfg.name)
     if not x.is_sparse_csr:
         x = standardise(x)
@@ -94,3 +90,9 @@ def load(dataset_cfg: Any, folder: Path) -> Any:
     data.num_classes = len(graph.class_names)
     data.feature_report = report  # GIANT stage timings (None for TF-IDF / frozen features)
     return data
+
+
+def load(dataset_cfg: Any, folder: Path) -> Any:
+    """CiteSeer-TAG with the features of ``dataset_cfg.features``; the train / validation /
+    test masks are drawn per seed by the node task (``dataset.split: stratified``)."""
+    return node_data(dataset_cfg, read_text_graph(folder), folder)

@@ -21,6 +21,7 @@ class FileSpec:
     path: str
     sha256: str | None
     bytes: int | None
+    url: str | None = None  # where the file is, when not at ``base_url`` + its name
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class DatasetSource:
 
     def url(self, file: FileSpec) -> str:
         """Official download address of one file."""
-        return f"{self.base_url}/{Path(file.path).name}"
+        return file.url or f"{self.base_url}/{Path(file.path).name}"
 
 
 @cache
@@ -53,7 +54,7 @@ def sources() -> dict[str, DatasetSource]:
             base_url=entry["base_url"],
             licence=entry["licence"],
             files=tuple(
-                FileSpec(path, spec.get("sha256"), spec.get("bytes"))
+                FileSpec(path, spec.get("sha256"), spec.get("bytes"), spec.get("url"))
                 for path, spec in entry["files"].items()
             ),
         )

@@ -44,3 +44,30 @@ def test_stratified_masks_partition_every_class_in_proportion():
 def test_stratified_masks_reject_bad_fractions():
     with pytest.raises(UserError, match="split_fractions"):
         stratified_masks(torch.zeros(10, dtype=torch.long), [0.7, 0.2, 0.2], seed=0)
+
+
+def test_ogbn_arxiv_reader_maps_text_by_paper_id_and_keeps_the_time_split(tmp_path):
+    """A 4-node stand-in with OGB's file layout: texts follow nodeidx2paperid, not file order."""
+    import gzip
+    import zipfile
+
+    from iclr.data.ogbn_arxiv import read_text_graph as read_arxiv
+
+    files = {
+        "arxiv/raw/edge.csv.gz": "0,1\n2,1\n3,3\n",
+        "arxiv/raw/node-label.csv.gz": "5\n0\n2\n5\n",
+        "arxiv/mapping/nodeidx2paperid.csv.gz": "node idx,paper id\n0,30\n1,10\n2,20\n3,40\n",
+        "arxiv/split/time/train.csv.gz": "0\n1\n",
+        "arxiv/split/time/valid.csv.gz": "2\n",
+        "arxiv/split/time/test.csv.gz": "3\n",
+    }
+    with zipfile.ZipFile(tmp_path / "arxiv.zip", "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, gzip.compress(text.encode()))
+    rows = "10\tT10\tA10\n20\tT20\tA20\n30\tT30\tA30\n40\tT40\tA40\n"
+    (tmp_path / "titleabs.tsv.gz").write_bytes(gzip.compress(rows.encode()))
+    graph, split = read_arxiv(tmp_path)
+    assert graph.texts == ["T30. A30", "T10. A10", "T20. A20", "T40. A40"]
+    assert graph.labels.tolist() == [5, 0, 2, 5]
+    assert sorted(zip(*graph.edge_index.tolist(), strict=True)) == [(0, 1), (1, 0), (1, 2), (2, 1)]
+    assert {k: v.tolist() for k, v in split.items()} == {"train": [0, 1], "val": [2], "test": [3]}
