@@ -135,3 +135,16 @@ def test_unknown_feature_name_is_a_user_error():
 
     with pytest.raises(UserError, match="dataset.features"):
         node_features(OmegaConf.create({"features": "bert", "giant": {}}), None, MIRROR)
+
+
+def test_xr_linear_scores_recover_the_training_neighbour_clusters():
+    from iclr.methods.giant_xrt.xr_linear import xr_linear_cluster_scores
+
+    edges, tfidf = random_graph()
+    tree = build_label_tree(edges, 64, tfidf, TREE)
+    cfg = OmegaConf.create({"only_topk": 10, "beam_size": 10, "threads": 1})
+    scores = xr_linear_cluster_scores(tfidf, tree, cfg)
+    assert scores.shape == (64, tree.level_sizes[-2])
+    truth = tree.targets[-2].toarray() > 0  # finest clusters holding a neighbour
+    hit = (scores[tree.train_nodes] > 0) & truth
+    assert hit.sum() / truth.sum() > 0.8  # a linear model fits its own training neighbours

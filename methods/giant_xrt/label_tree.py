@@ -29,6 +29,8 @@ class LabelTree:
     train_nodes: np.ndarray
     targets: list[sp.csr_matrix]
     parents: list[np.ndarray]
+    chain: Any = None  # PECOS ClusterChain (for XR-Linear)
+    leaf_members: sp.csr_matrix | None = None  # (labels, finest clusters) 0/1 membership
 
     @property
     def level_sizes(self) -> list[int]:
@@ -69,7 +71,8 @@ def build_label_tree(
         members.insert(0, members[0] @ sp.csr_matrix(c, dtype=np.float32))
     targets = [binarise(labels @ m) for m in members]
     parents = [np.asarray(sp.csr_matrix(c).argmax(axis=1)).ravel() for c in chain]
-    return LabelTree(train_nodes, targets, parents)
+    leaves = members[-2] if len(members) > 1 else members[-1]
+    return LabelTree(train_nodes, targets, parents, chain, sp.csr_matrix(leaves))
 
 
 def binarise(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -91,6 +91,19 @@ def run_giant(encoder: str, giant_cfg: Any, graph: Any) -> tuple[torch.Tensor, d
         start = time.perf_counter()
         features = module.embed_all(int(train_cfg.embed_batch_size)).float().cpu()
         report["embedding_s"] = time.perf_counter() - start
+        if giant_cfg.get("concat_xrlinear", False):
+            from iclr.methods.giant_xrt.xr_linear import xr_linear_cluster_scores
+
+            start = time.perf_counter()
+            xr_cfg = {
+                "only_topk": 20,
+                "beam_size": 10,
+                "threads": 1,
+                **giant_cfg.get("xrlinear", {}),
+            }
+            scores = xr_linear_cluster_scores(tfidf, tree, OmegaConf.create(xr_cfg))
+            features = torch.cat([features, torch.from_numpy(scores)], dim=1)
+            report["xrlinear_s"] = time.perf_counter() - start
     return features, report
 
 
