@@ -148,3 +148,31 @@ def test_xr_linear_scores_recover_the_training_neighbour_clusters():
     truth = tree.targets[-2].toarray() > 0  # finest clusters holding a neighbour
     hit = (scores[tree.train_nodes] > 0) & truth
     assert hit.sum() / truth.sum() > 0.8  # a linear model fits its own training neighbours
+
+
+def test_linear_bootstrap_starts_a_level_below_the_all_negative_loss():
+    """PECOS's linear bootstrap fits the new heads to the current embeddings: before any
+    fine-tuning their loss is below that of predicting "no neighbour here" everywhere."""
+    from iclr.methods.giant_xrt.encoders import TfidfMLPEncoder
+    from iclr.methods.giant_xrt.xr_training import dense_rows, linear_bootstrap
+
+    torch.manual_seed(0)
+    edges, tfidf = random_graph()
+    tree = build_label_tree(edges, 64, tfidf, TREE)
+    encoder = TfidfMLPEncoder(tfidf, hidden=32, dim=16, dropout=0.0)
+    level = len(tree.targets) - 1
+    head = torch.nn.Linear(16, tree.level_sizes[level])
+    nodes = tree.train_nodes[np.diff(tree.targets[-1].indptr) > 0]
+    row_of_node = np.full(64, -1)
+    row_of_node[tree.train_nodes] = np.arange(tree.train_nodes.size)
+    linear_bootstrap(
+        encoder, head, tree, level, nodes, row_of_node, OmegaConf.create({"embed_batch_size": 16})
+    )
+    rows = row_of_node[nodes]
+    with torch.no_grad():
+        embedding = encoder(next(encoder.batches(nodes, nodes.size, None))[1])
+        positive = dense_rows(tree, level, rows, torch.device("cpu"))
+        active = active_clusters(level, tree, rows, embedding, head, "tfn", 1)
+        fitted = squared_hinge(head(embedding), positive, active)
+        all_negative = squared_hinge(torch.full_like(positive, -1.0), positive, active)
+    assert fitted < all_negative

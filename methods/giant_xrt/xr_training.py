@@ -6,9 +6,12 @@ loss (margin 1, labels in {-1, +1}) averaged over the *active* clusters of each 
 teacher-forcing negatives ("tfn": the children of the clusters of the level above that hold one
 of the node's neighbours) and optionally matcher-aware negatives ("man": the children of the
 top-k clusters the previous level's head predicts). The encoder carries over from level to
-level; the head of a finer level starts from its parent's weights (a warm start in the spirit
-of XR-Transformer's bootstrapping). ``levels: finest`` is the single-scale ablation: only the
-neighbour level, all labels active, for the same total number of epochs.
+level. The head of a finer level starts either from its parent's weights (``bootstrap:
+inherit``, PECOS's "inherit", the CPU profile's choice: no extra pass over the corpus) or from
+a linear XMC model fitted by PECOS on the current encoder's embeddings of the training nodes
+(``bootstrap: linear``, PECOS's default, the paper profile's). ``levels: finest`` is the
+single-scale ablation: only the neighbour level, all labels active, for the same total number
+of epochs.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -103,11 +107,16 @@ def train_level_by_level(
     logs, parent_head = [], None
     for level, epochs in plan:
         head = nn.Linear(encoder.dim, tree.level_sizes[level]).to(device)
-        if parent_head is not None:
+        bootstrap = str(cfg.get("bootstrap", "inherit"))
+        if parent_head is not None and bootstrap == "linear":
+            linear_bootstrap(encoder, head, tree, level, nodes, row_of_node, cfg)
+        elif parent_head is not None and bootstrap == "inherit":
             with torch.no_grad():  # children start from their parent's weights
                 index = torch.from_numpy(tree.parents[level]).to(device)
                 head.weight.copy_(parent_head.weight[index])
                 head.bias.copy_(parent_head.bias[index])
+        elif parent_head is not None:
+            raise ValueError(f"unknown bootstrap {bootstrap!r}; use 'inherit' or 'linear'")
         log = fit_level(
             encoder,
             head,
@@ -125,6 +134,55 @@ def train_level_by_level(
         logs.append(log)
         parent_head = head.requires_grad_(False)
     return logs
+
+
+def embed_nodes(encoder: TextEncoder, nodes: np.ndarray, batch_size: int) -> np.ndarray:
+    """(len(nodes), dim) float32 embeddings of ``nodes``, in their order (evaluation mode)."""
+    out = np.empty((nodes.size, encoder.dim), dtype=np.float32)
+    position = {node: i for i, node in enumerate(nodes.tolist())}
+    encoder.eval()
+    with torch.inference_mode():
+        for batch_nodes, inputs in encoder.batches(nodes, batch_size, None):
+            rows = [position[n] for n in batch_nodes.tolist()]
+            out[rows] = encoder(inputs).float().cpu().numpy()
+    encoder.train()
+    return out
+
+
+def linear_bootstrap(
+    encoder: TextEncoder,
+    head: nn.Linear,
+    tree: LabelTree,
+    level: int,
+    nodes: np.ndarray,
+    row_of_node: np.ndarray,
+    cfg: Any,
+) -> None:
+    """PECOS's ``bootstrap_method="linear"``: fit a linear XMC model (``MLModel``, squared-hinge
+    SVM per cluster, Cp = Cn = 100, no sparsification, as ``TransformerLinearXMCHead.bootstrap``)
+    on the current embeddings, restricted to the children of each node's positive parents,
+    and start the head from it."""
+    from pecos.xmc.base import MLModel, MLProblem
+
+    rows = row_of_node[nodes]
+    embedding = embed_nodes(encoder, nodes, int(cfg.embed_batch_size))
+    parents = tree.parents[level]
+    clusters = sp.csc_matrix(
+        (np.ones(parents.size, dtype=np.float32), (np.arange(parents.size), parents)),
+        shape=(parents.size, tree.level_sizes[level - 1]),
+    )
+    problem = MLProblem(
+        embedding,
+        sp.csc_matrix(tree.targets[level][rows]),
+        C=clusters,
+        M=sp.csc_matrix(tree.targets[level - 1][rows]),
+        threads=1,
+    )
+    weights = MLModel.train(problem, threshold=0.0, Cp=100.0, Cn=100.0, threads=1).W
+    weights = torch.from_numpy(np.asarray(weights.toarray().T, dtype=np.float32))
+    with torch.no_grad():  # the last column multiplies PECOS's bias feature (1.0)
+        head.weight.copy_(weights[:, :-1])
+        head.bias.copy_(weights[:, -1])
 
 
 def fit_level(
