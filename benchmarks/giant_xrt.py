@@ -9,8 +9,12 @@ cached and skips stages 1-4 ("cached"). The TF-IDF-MLP encoder is timed by defau
 Without ``--minilm``, the MiniLM stage times are read from the stage report that the table runs
 cached in the data root (``ICLR_DATA_DIR``), when there is one.
 
-Run: ``python benchmarks/giant_xrt.py [--minilm]``; writes ``benchmarks/results/giant_xrt.json``
-and ``.md``.
+``--geometry`` instead describes the feature sets cached in the data root: for each, how often a
+true neighbour is among a node's 10 nearest nodes by cosine, and how often those 10 share the
+node's class (what the neighbourhood-prediction objective should raise).
+
+Run: ``python benchmarks/giant_xrt.py [--minilm | --geometry]``; writes
+``benchmarks/results/giant_xrt.json`` / ``.md`` (``giant_xrt_geometry.*`` with ``--geometry``).
 """
 
 from __future__ import annotations
@@ -74,12 +78,65 @@ def stages_of(metrics: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def neighbourhood_geometry(features: Any, graph: Any, k: int = 10) -> dict[str, float]:
+    """Hits@k of a true neighbour among the k nearest nodes (cosine of centred features), and
+    the share of those k with the node's class."""
+    import torch
+
+    src, dst = torch.from_numpy(graph.edge_index)
+    y = torch.from_numpy(graph.labels)
+    x = torch.nn.functional.normalize(features - features.mean(0), dim=1)
+    scores = x @ x.T
+    scores.fill_diagonal_(-2.0)
+    top = scores.topk(k, dim=1).indices
+    adjacency = torch.zeros(graph.num_nodes, graph.num_nodes, dtype=torch.bool)
+    adjacency[src, dst] = True
+    has_neighbour = torch.bincount(src, minlength=graph.num_nodes) > 0
+    return {
+        f"neighbour_hit@{k}": float(adjacency.gather(1, top).any(1)[has_neighbour].float().mean()),
+        f"class_agreement@{k}": float((y[top] == y[:, None]).float().mean()),
+    }
+
+
+def geometry() -> None:
+    """``--geometry``: neighbourhood structure of every cached feature set."""
+    import torch
+
+    from iclr.data.citeseer_tag import read_text_graph
+
+    graph = read_text_graph(mirror_dir() / "citeseer-tag")
+    folder = data_dir() / "derived" / "citeseer_tag"
+    found = {p.stem: p for p in sorted(folder.glob("giant-*.pt"))}
+    found |= {f"frozen-{p.stem[:8]}": p for p in folder.glob("cache/text_embeddings/*/*.pt")}
+    figures, lines = (
+        {},
+        ["| features | neighbour hit@10 | class agreement@10 | training |", "|---|---|---|---|"],
+    )
+    for name, path in found.items():
+        report = path.with_suffix(".json")
+        levels = json.loads(report.read_text())["levels"] if report.is_file() else []
+        training = ", ".join(
+            f"level {g['level']}: {g['epochs']} ep, loss {g['losses'][-1]:.3f}" for g in levels
+        )
+        figures[name] = {**neighbourhood_geometry(torch.load(path), graph), "training": training}
+        f = figures[name]
+        lines.append(
+            f"| {name} | {f['neighbour_hit@10']:.3f} | {f['class_agreement@10']:.3f} "
+            f"| {training or 'none (frozen)'} |"
+        )
+    write_results("giant_xrt_geometry", figures, "\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minilm", action="store_true", help="also time the MiniLM encoder")
+    parser.add_argument("--geometry", action="store_true", help="describe cached features")
     args = parser.parse_args()
     if mirror_dir() is None:
         raise SystemExit("set ICLR_DATA_MIRROR to the folder holding citeseer-tag/")
+    if args.geometry:
+        geometry()
+        return
     figures: dict[str, Any] = {}
     lines = ["| encoder | stage | seconds |", "|---|---|---|"]
     for encoder in ["tfidf_mlp", *(["minilm"] if args.minilm else [])]:
