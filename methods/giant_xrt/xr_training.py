@@ -35,12 +35,11 @@ LOG = logging.getLogger(__name__)
 
 @dataclass
 class LevelLog:
-    """What one level's training did: size, epochs, mean loss of its last epoch, seconds."""
+    """What one level's training did: size, epochs, mean loss of each epoch, seconds."""
 
     level: int
     clusters: int
     epochs: int
-    final_loss: float = float("nan")
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
 
@@ -233,6 +232,5 @@ def fit_level(
                 progress(level=level, epoch=epoch, loss=loss.item())
         log.losses.append(total / max(count, 1))
         LOG.info("level %d epoch %d: loss %.4f", level, epoch, log.losses[-1])
-    log.final_loss = log.losses[-1] if log.losses else float("nan")
     log.seconds = time.perf_counter() - start
     return log
