@@ -77,6 +77,11 @@ METHODS: dict[str, MethodEntry] = {
     "bpr": MethodEntry(
         "iclr.methods.rim.factorization:run_bpr", "rim", "BPR (implicit), RIM setup"
     ),
+    "giant_xrt": MethodEntry(
+        "iclr.methods.giant_xrt.pipeline:run",
+        "giant_xrt",
+        "GIANT-XRT: text encoder fine-tuned on multi-scale neighbour prediction -> node classifier",
+    ),
 }
 
 

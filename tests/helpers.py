@@ -21,6 +21,11 @@ needs_planetoid = pytest.mark.skipif(
 )
 
 
+needs_citeseer_tag = pytest.mark.skipif(
+    not mirror_has("citeseer-tag"), reason=f"CiteSeer-TAG mirror not found at {MIRROR}"
+)
+
+
 def composed(*overrides: str):
     """The composed job config for GCN on Cora plus ``overrides`` (Hydra's Compose API)."""
     from hydra import compose, initialize_config_dir

@@ -79,7 +79,13 @@ def load_node_task(cfg: Any, sparse_features: bool = True) -> NodeTask:
     """Load ``cfg.dataset`` and apply ``cfg.split`` (none, or a head/tail/isolation rule)."""
     data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
     x = as_csr(data.x) if sparse_features else data.x
-    masks = {s: getattr(data, f"{s}_mask") for s in ("train", "val", "test")}
+    if cfg.dataset.get("split") == "stratified":
+        # datasets without a public split (e.g. citeseer_tag): a stratified split fixed per seed
+        from iclr.methods.common.stratified_split import stratified_masks
+
+        masks = stratified_masks(data.y, cfg.dataset.split_fractions, seed=int(cfg.seed))
+    else:
+        masks = {s: getattr(data, f"{s}_mask") for s in ("train", "val", "test")}
     split = cfg.get("split") or {}
     rule = split.get("rule", "none")
     # β of the whole graph, before any edge is removed (Cold Brew's Table 2 reports it).
