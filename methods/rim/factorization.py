@@ -38,8 +38,9 @@ def _run(cfg: Any, out_dir: Path, label: str, build) -> dict[str, float]:
 
     setup_torch(int(cfg.seed), cfg.hardware)
     d, _ = load_splits(cfg)
-    model = build(cfg.method, int(cfg.seed))
+    # implicit checks the BLAS thread pool when the model is built, so build it inside the limit
     with threadpool_limits(1, "blas"):
+        model = build(cfg.method, int(cfg.seed))
         model.fit(_interactions(d), show_progress=False)
     users = np.asarray(model.user_factors)[d.users]
     items = np.asarray(model.item_factors)[d.items]
