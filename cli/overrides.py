@@ -85,7 +85,8 @@ def _key(override: str) -> str:
 
 
 def _is_group(key: str) -> bool:
-    return key in GROUPS or "/" in key or key == "method_dataset"
+    # ``group@package=option`` (e.g. ``backbone@dataset.backbone=cnn``) selects a config group.
+    return key in GROUPS or "/" in key or "@" in key or key == "method_dataset"
 
 
 def _type_error(key: str, default: object, value: object) -> str | None:

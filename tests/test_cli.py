@@ -161,3 +161,13 @@ def test_list(cli):
     assert code == 0 and "baselines/planetoid" in out
     code, _, err = cli("list", "nope")
     assert code == 2 and "choose one of" in err
+
+
+def test_sweep_keeps_group_at_package_overrides_unforced():
+    from iclr.cli.overrides import for_sweep
+
+    assert for_sweep(["backbone@dataset.backbone=cnn", "method.lam=1", "seed=0,1"]) == [
+        "backbone@dataset.backbone=cnn",
+        "++method.lam=1",
+        "++seed=0,1",
+    ]

@@ -4,6 +4,9 @@
 - ``cnn``: a small CNN that our code pre-trains (cross-entropy, Adam) on a disjoint
   ``pretrain`` part of the same dataset, then freezes; z = its penultimate activations.
   No pre-trained image weights exist offline: this stands in for the paper's ImageNet ResNet.
+- ``linearised_cnn``: a tiny CNN (``TinyCNN``, a few thousand parameters) pre-trained the same
+  way, then *fully* linearised: features = per-sample Jacobians of its K outputs with respect to
+  all its parameters (``linearised.jacobian_features``).
 - ``minilm``: all-MiniLM-L6-v2 sentence embeddings (see ``sentence_pair_features``).
 """
 
@@ -64,10 +67,39 @@ class SmallCNN(nn.Module):
         return self.head(self.body(x))
 
 
-def pretrain_cnn(images: Tensor, labels: Tensor, num_classes: int, cfg: Any, seed: int) -> SmallCNN:
-    """Train a ``SmallCNN`` on the pre-training images (never the DIVA train/test rows)."""
+class TinyCNN(nn.Module):
+    """conv(1→``channels``, 3×3)–ReLU–max-pool 2–fc ``width``–ReLU–fc K: small enough (2,314
+    parameters on 8×8 digits with 8 channels and width 16) for a full linearisation."""
+
+    def __init__(self, side: int, num_classes: int, width: int, channels: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(channels * (side // 2) ** 2, width),
+            nn.ReLU(),
+            nn.Linear(width, num_classes),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+def build_cnn(side: int, num_classes: int, cfg: Any) -> nn.Module:
+    """``TinyCNN`` for ``kind: linearised_cnn``, else ``SmallCNN``."""
+    if cfg.kind == "linearised_cnn":
+        return TinyCNN(side, num_classes, int(cfg.width), int(cfg.channels))
+    return SmallCNN(side, num_classes, int(cfg.width))
+
+
+def pretrain_cnn(
+    images: Tensor, labels: Tensor, num_classes: int, cfg: Any, seed: int
+) -> nn.Module:
+    """Train the backbone's CNN on the pre-training images (never the DIVA train/test rows)."""
     torch.manual_seed(seed)
-    model = SmallCNN(images.shape[-1], num_classes, int(cfg.width))
+    model = build_cnn(images.shape[-1], num_classes, cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(cfg.lr))
     generator = torch.Generator().manual_seed(seed)
     batch = int(cfg.batch_size)

@@ -185,6 +185,8 @@ def augment_experiment(
     """Fig. 5 (left): Reweight on D ∪ D^hflip ∪ D^vflip; p_k is the weight share of copy k."""
     if task.train_images is None or task.featurize is None:
         raise UserError("procedure=augment needs an image dataset (flips of the images)")
+    if not isinstance(task.z_train, Tensor):
+        raise UserError("procedure=augment is not supported with a linearised backbone")
     copies = [task.train_images if d is None else task.train_images.flip(d) for d in FLIPS.values()]
     z = torch.cat([task.featurize(images) for images in copies])
     labels = task.labels_train.repeat(len(copies))

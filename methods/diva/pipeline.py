@@ -18,6 +18,7 @@ import torch
 
 from iclr.cli.errors import UserError
 from iclr.methods.diva.derivatives import loo_predictions
+from iclr.methods.diva.linearised import BlockFeatures, fit_block_ridge
 from iclr.methods.diva.procedures import Objective
 from iclr.methods.diva.ridge import fit_weighted_ridge
 from iclr.methods.diva.tasks import FeatureTask, load_task
@@ -34,7 +35,10 @@ def choose_lambda(task: FeatureTask, method: Any) -> float:
     alpha = torch.ones(len(y), dtype=torch.float64)
     errors = {}
     for lam in method.lam_grid:
-        loo = loo_predictions(fit_weighted_ridge(task.z_train, y, alpha, float(lam)))
+        if isinstance(task.z_train, BlockFeatures):
+            loo = fit_block_ridge(task.z_train, y, alpha, float(lam)).loo_predictions()
+        else:
+            loo = loo_predictions(fit_weighted_ridge(task.z_train, y, alpha, float(lam)))
         errors[float(lam)] = (loo.argmax(1) != task.labels_train).double().mean().item()
     return min(errors, key=errors.get)
 

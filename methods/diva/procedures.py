@@ -4,30 +4,42 @@ augmentation tuning, all driven by the closed-form dataset derivative."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from iclr.methods.diva.derivatives import loo_gradient, output_loss, val_gradient
+from iclr.methods.diva.linearised import (
+    BlockFeatures,
+    block_loo_gradient,
+    block_val_gradient,
+    fit_block_ridge,
+)
 from iclr.methods.diva.ridge import fit_weighted_ridge
+
+Features = Tensor | BlockFeatures
 
 
 @dataclass(frozen=True)
 class Objective:
     """What the derivative is taken of: ``loo`` (no validation set) or ``val`` (needs one),
-    with the output loss ℓ, ridge λ and the solver form."""
+    with the output loss ℓ, ridge λ and the solver form. Features are a matrix Z (last-layer
+    linearisation) or ``BlockFeatures`` (full linearisation, K × P Jacobian per sample)."""
 
     kind: str = "loo"
     loss: str = "squared"
     lam: float = 1.0
     form: str = "auto"
-    z_val: Tensor | None = None
+    z_val: Features | None = None
     y_val: Tensor | None = None
 
-    def gradient(self, z: Tensor, y: Tensor, alpha: Tensor) -> tuple[float, Tensor]:
+    def gradient(self, z: Features, y: Tensor, alpha: Tensor) -> tuple[float, Tensor]:
         """(L(α), ∇_α L) at the sample weights ``alpha``."""
-        ridge = fit_weighted_ridge(z, y, alpha, self.lam, self.form)
         loss = output_loss(self.loss)
+        if isinstance(z, BlockFeatures):
+            return self._block_gradient(z, y, alpha, loss)
+        ridge = fit_weighted_ridge(z, y, alpha, self.lam, self.form)
         if self.kind == "loo":
             value, grad = loo_gradient(ridge, loss)
         elif self.kind == "val":
@@ -38,13 +50,31 @@ class Objective:
             raise ValueError(f"unknown DIVA objective {self.kind!r}; use loo or val")
         return float(value), grad
 
+    def _block_gradient(
+        self, z: BlockFeatures, y: Tensor, alpha: Tensor, loss: Any
+    ) -> tuple[float, Tensor]:
+        if self.kind == "loo":
+            value, grad = block_loo_gradient(z, y, alpha, self.lam, loss, self.form)
+        elif self.kind == "val":
+            if not isinstance(self.z_val, BlockFeatures) or self.y_val is None:
+                raise ValueError("objective 'val' needs a linearised validation set")
+            value, grad = block_val_gradient(
+                z, y, alpha, self.lam, self.z_val, self.y_val, loss, self.form
+            )
+        else:
+            raise ValueError(f"unknown DIVA objective {self.kind!r}; use loo or val")
+        return float(value), grad
+
 
 def error_rate(
-    z: Tensor, y: Tensor, alpha: Tensor, lam: float, z_test: Tensor, labels: Tensor
+    z: Features, y: Tensor, alpha: Tensor, lam: float, z_test: Features, labels: Tensor
 ) -> float:
     """Test error of the ridge classifier trained with weights α (arg-max of the outputs)."""
-    ridge = fit_weighted_ridge(z, y, alpha, lam)
-    return (ridge.predict(z_test).argmax(1) != labels).double().mean().item()
+    if isinstance(z, BlockFeatures):
+        outputs = fit_block_ridge(z, y, alpha, lam).predict(z_test)
+    else:
+        outputs = fit_weighted_ridge(z, y, alpha, lam).predict(z_test)
+    return (outputs.argmax(1) != labels).double().mean().item()
 
 
 def gradient_step(alpha: Tensor, grad: Tensor, lr: float, normalise: str) -> Tensor:

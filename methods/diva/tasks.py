@@ -25,12 +25,13 @@ from iclr.cli.errors import UserError
 from iclr.data import load_dataset
 from iclr.methods.diva.backbones import (
     RandomReLU,
-    SmallCNN,
+    build_cnn,
     cnn_features,
     pretrain_cnn,
     sentence_pair_features,
     with_bias,
 )
+from iclr.methods.diva.linearised import jacobian_features
 
 
 @dataclass
@@ -59,12 +60,12 @@ def _cache_path(data_dir: Path, kind: str, key: dict[str, Any]) -> Path:
     return data_dir / "cache" / "diva" / f"{kind}-{digest}.pt"
 
 
-def _trained_cnn(cfg: Any, images: Tensor, labels: Tensor, num_classes: int) -> SmallCNN:
+def _trained_cnn(cfg: Any, images: Tensor, labels: Tensor, num_classes: int) -> torch.nn.Module:
     """The pre-trained CNN of this (dataset, seed, backbone) config, cached in the data root."""
     backbone = OmegaConf.to_container(cfg.dataset.backbone, resolve=True)
     key = {"dataset": cfg.dataset.name, "split": dict(cfg.dataset.split), "seed": int(cfg.seed)}
     path = _cache_path(Path(cfg.paths.data_dir), "cnn", {**key, "backbone": backbone})
-    model = SmallCNN(images.shape[-1], num_classes, int(cfg.dataset.backbone.width))
+    model = build_cnn(images.shape[-1], num_classes, cfg.dataset.backbone)
     if path.is_file():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
@@ -93,12 +94,17 @@ def image_task(cfg: Any, data: Any) -> FeatureTask:
 
         def features(images: Tensor) -> Tensor:
             return cnn_features(cnn, images)
+    elif kind == "linearised_cnn":
+        tiny = _trained_cnn(cfg, data.images[pre], data.labels[pre], data.num_classes)
     else:
         raise UserError(
-            f"unknown image backbone {kind!r}; use dataset.backbone.kind=random_relu|cnn"
+            f"unknown image backbone {kind!r}; "
+            "use dataset.backbone.kind=random_relu|cnn|linearised_cnn"
         )
 
-    def featurize(images: Tensor) -> Tensor:
+    def featurize(images: Tensor) -> Any:
+        if kind == "linearised_cnn":  # per-sample Jacobians; the parameters include the biases
+            return jacobian_features(tiny, images)
         return with_bias(features(images))
 
     return FeatureTask(
