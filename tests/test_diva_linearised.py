@@ -128,3 +128,13 @@ def test_linearised_cnn_on_digits_learns_and_detects_flipped_labels():
     assert (clean.predict(z_test).argmax(1) == labels[test]).double().mean() > 0.5  # chance 0.1
     _, grad = Objective("loo", "squared", 1.0).gradient(z, y, ones)
     assert roc_auc_score(flipped.numpy(), grad.numpy()) > 0.8
+
+
+def test_block_gradients_are_finite_and_agree_where_some_weights_are_zero():
+    # Extend scores pool rows (α = 0); the dual form goes through √α, whose derivative is ∞ at 0
+    features, y, alpha = random_problem(n=8, k=3, p=40, seed=2)
+    alpha[[1, 5]] = 0.0
+    _, dual = block_loo_gradient(features, y, alpha, 0.5, squared_loss, "dual")
+    _, primal = block_loo_gradient(features, y, alpha, 0.5, squared_loss, "primal")
+    assert torch.isfinite(dual).all()
+    torch.testing.assert_close(dual, primal, rtol=1e-6, atol=1e-8)

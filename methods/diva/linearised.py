@@ -130,6 +130,15 @@ def fit_block_ridge(
     return BlockRidge(features, y, alpha.double(), ridge)
 
 
+def _differentiable_at_zero(alpha: Tensor) -> Tensor:
+    """α with its zero entries moved to 1e-12 by a constant, so gradients still flow.
+
+    The dual form depends on α through √α, whose derivative is infinite at 0 (0 · ∞ = NaN in
+    autograd), although the fit itself is smooth in α; at 1e-12 the gradient is that of α = 0
+    up to O(1e-12), which is what Extend needs for the pool rows (α = 0)."""
+    return alpha + 1e-12 * (alpha.detach() == 0)
+
+
 def block_loo_gradient(
     features: BlockFeatures, y: Tensor, alpha: Tensor, lam: float, loss: OutputLoss, form: str
 ) -> tuple[Tensor, Tensor]:
@@ -137,7 +146,8 @@ def block_loo_gradient(
     block closed form."""
     leaf = alpha.detach().double().requires_grad_(True)
     with torch.enable_grad():
-        value = loss(fit_block_ridge(features, y, leaf, lam, form).loo_predictions(), y.double())
+        fit = fit_block_ridge(features, y, _differentiable_at_zero(leaf), lam, form)
+        value = loss(fit.loo_predictions(), y.double())
         (grad,) = torch.autograd.grad(value, leaf)
     return value.detach(), grad
 
@@ -155,6 +165,7 @@ def block_val_gradient(
     """(L_val, ∇_α L_val) of the linearised model on a validation set, by autograd."""
     leaf = alpha.detach().double().requires_grad_(True)
     with torch.enable_grad():
-        value = loss(fit_block_ridge(features, y, leaf, lam, form).predict(val), y_val.double())
+        fit = fit_block_ridge(features, y, _differentiable_at_zero(leaf), lam, form)
+        value = loss(fit.predict(val), y_val.double())
         (grad,) = torch.autograd.grad(value, leaf)
     return value.detach(), grad
