@@ -138,12 +138,12 @@ def train_level_by_level(
 def embed_nodes(encoder: TextEncoder, nodes: np.ndarray, batch_size: int) -> np.ndarray:
     """(len(nodes), dim) float32 embeddings of ``nodes``, in their order (evaluation mode)."""
     out = np.empty((nodes.size, encoder.dim), dtype=np.float32)
-    position = {node: i for i, node in enumerate(nodes.tolist())}
+    position = np.empty(int(nodes.max()) + 1, dtype=np.int64)  # node id -> row of ``out``
+    position[nodes] = np.arange(nodes.size)
     encoder.eval()
     with torch.inference_mode():
         for batch_nodes, inputs in encoder.batches(nodes, batch_size, None):
-            rows = [position[n] for n in batch_nodes.tolist()]
-            out[rows] = encoder(inputs).float().cpu().numpy()
+            out[position[np.asarray(batch_nodes)]] = encoder(inputs).float().cpu().numpy()
     encoder.train()
     return out
 
