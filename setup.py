@@ -25,11 +25,13 @@ package_dir = {
     **_mapped("methods", find_packages),
     **_mapped("data", find_packages),
     **_mapped("conf", find_namespace_packages),
+    # Hydra instantiates plugins only from its ``hydra_plugins`` namespace (table sweeper).
+    "hydra_plugins.iclr_sweeper": "cli/hydra_plugins/iclr_sweeper",
 }
 
 setup(
     packages=sorted(package_dir),
     package_dir=package_dir,
-    package_data={"iclr.conf": ["**/*.yaml"], "iclr.data": ["*.yaml"]},
+    package_data={"iclr.conf": ["**/*.yaml"], "iclr.data": ["sources/*.yaml"]},
     include_package_data=False,
 )

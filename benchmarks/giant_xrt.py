@@ -102,7 +102,7 @@ def geometry() -> None:
     """``--geometry``: neighbourhood structure of every cached feature set."""
     import torch
 
-    from iclr.data.citeseer_tag import read_text_graph
+    from iclr.methods.giant_xrt.citeseer_tag import read_text_graph
 
     graph = read_text_graph(mirror_dir() / "citeseer-tag")
     folder = data_dir() / "derived" / "citeseer_tag"

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from iclr.cli.records import Record
 from iclr.cli.summary import setting
 
 
@@ -33,33 +34,41 @@ class Stat:
         return Stat(self.mean * factor, self.std * factor, self.n)
 
     def format(self, digits: int = 4) -> str:
-        """``mean ± std (n)``."""
+        """``mean ± std (n)``; one value has no spread to show: ``value (1)``."""
+        if self.n == 1:
+            return f"{self.mean:.{digits}f} (1)"
         return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} ({self.n})"
 
 
-def summarise(records: Iterable[dict[str, Any]], metric: str | None = None) -> list[dict[str, Any]]:
-    """One row per cell: method, dataset, setting, cell key, metric, Stat, seeds, failed count."""
+def summarise(
+    records: Iterable[Record], metric: str | None = None, current_code: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per cell: method, dataset, setting, cell key, metric, Stat, seeds, failed count
+    and how many of its records were made by other code than ``current_code[method]``."""
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     for record in records:
-        key = (record["method"], record["dataset"], record["cell_key"])
+        key = (record.method, record.dataset, record.cell_key)
         cell = cells.setdefault(
             key,
             {
-                "method": record["method"],
-                "dataset": record["dataset"],
-                "cell_key": record["cell_key"],
-                "setting": setting(record.get("overrides", [])),
-                "metric": metric or record.get("main_metric", "test_acc"),
+                "method": record.method,
+                "dataset": record.dataset,
+                "cell_key": record.cell_key,
+                "setting": setting(record.overrides),
+                "metric": metric or record.main_metric,
                 "values": [],
                 "seeds": [],
                 "failed": 0,
+                "stale": 0,
             },
         )
-        value = record.get("metrics", {}).get(cell["metric"])
-        if record.get("status") == "ok" and value is not None:
+        value = record.metrics.get(cell["metric"])
+        if record.ok and value is not None:
             cell["values"].append(float(value))
-            cell["seeds"].append(record["seed"])
-        elif record.get("status") == "failed":
+            cell["seeds"].append(record.seed)
+            code = (current_code or {}).get(record.method)
+            cell["stale"] += code is not None and record.stale(code)
+        elif record.status == "failed":
             cell["failed"] += 1
     rows = []
     for cell in sorted(cells.values(), key=lambda c: (c["method"], c["dataset"], c["setting"])):

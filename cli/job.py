@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 import time
@@ -15,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from iclr.cli import records
+from iclr.cli import records, resolvers  # noqa: F401  (resolvers: ${iclr_min:...})
 from iclr.cli.errors import UserError
 
 OUTCOME_FILE = "job.json"
@@ -74,91 +73,76 @@ def _one_line(exc: BaseException) -> str:
 
 
 def execute_job(
-    cfg: DictConfig, out_dir: Path, overrides: list[str], force: bool = False
-) -> dict[str, Any]:
+    cfg: DictConfig,
+    out_dir: Path,
+    overrides: list[str],
+    force: bool = False,
+    rerun_stale: bool = False,
+) -> records.Outcome:
     """Run one (method, dataset, seed) job unless its record exists; return the job's outcome.
 
     The outcome (also written to ``out_dir/job.json`` for the sweep summary) says ``done``,
-    ``cached`` or ``failed``. A failing method writes a failed record plus its traceback and does
-    not raise; Ctrl-C propagates and leaves no record.
+    ``cached`` or ``failed``. A record made by other code is reused unless ``rerun_stale``. A
+    failing method writes a failed record plus its traceback and does not raise; Ctrl-C
+    propagates and leaves no record.
     """
-    from iclr.methods.registry import load_entrypoint
+    from iclr.methods.registry import get_method, load_entrypoint
 
     config = resolve_config(cfg)
     method, dataset, seed = config["method"]["name"], config["dataset"]["name"], config["seed"]
+    entry = get_method(method)
+    code = records.code_version(entry.entrypoint)
     key = records.cell_key(config)
     results_dir = Path(config["paths"]["output_dir"]) / "results"
     path = records.record_path(results_dir, method, dataset, key, seed)
-    metric = config["dataset"].get("metric", "test_acc")
-    outcome = {
-        "method": method,
-        "dataset": dataset,
-        "seed": seed,
-        "cell_key": key,
-        "overrides": overrides,
-        "record": str(path),
-        "run_dir": str(out_dir),
-        "metric": metric,
-    }
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    if not force and records.is_done(path):
-        previous = records.read_record(path) or {}
-        outcome.update(
-            status="cached",
-            value=previous.get("metrics", {}).get(metric),
-            runtime_s=previous.get("runtime_s"),
-            metrics=previous.get("metrics", {}),
-            selection=previous.get("selection"),
+    previous = None if force else records.read_record(path)
+    if previous is not None and previous.ok and not (rerun_stale and previous.stale(code)):
+        outcome = records.Outcome(
+            "cached", previous, str(path), str(out_dir), stale=previous.stale(code)
         )
         _write_outcome(out_dir, outcome)
         return outcome
 
-    record: dict[str, Any] = {
-        "schema": records.SCHEMA,
-        "status": "running",
-        "method": method,
-        "dataset": dataset,
-        "seed": seed,
-        "cell_key": key,
-        "overrides": overrides,
-        "main_metric": metric,
-        "selection": config["method"].get("selection", "final epoch"),
-        "started_at": _now(),
-        "run_dir": str(out_dir),
-        "host": platform.node(),
-        "versions": _versions(),
+    record = records.Record(
+        method=method,
+        dataset=dataset,
+        seed=seed,
+        cell_key=key,
+        status="running",
+        main_metric=config["dataset"].get("metric", "test_acc"),
+        overrides=overrides,
+        selection=config["method"].get("selection", "final epoch"),
+        summary_metrics=list(entry.summary_metrics),
+        profile=str(config.get("profile", {}).get("name", "paper")),
+        code=code,
+        started_at=_now(),
+        run_dir=str(out_dir),
+        host=platform.node(),
+        versions=_versions(),
         **git_state(),
-    }
+    )
     start = time.perf_counter()
     try:
         from iclr.methods.common.runtime import setup_torch
 
         device = setup_torch(seed, cfg.hardware)
         metrics = load_entrypoint(method)(OmegaConf.create(config), out_dir, device)
-        record.update(status="ok", metrics={k: float(v) for k, v in metrics.items()})
+        record.status, record.metrics = "ok", {k: float(v) for k, v in metrics.items()}
     except Exception as exc:  # a failing job must not stop the sweep
         trace = traceback.format_exc()
         trace_path = path.with_suffix(".traceback.txt")
         records.write_atomic(trace_path, trace)
         (out_dir / "traceback.txt").write_text(trace)
-        record.update(status="failed", metrics={}, error=_one_line(exc), traceback=str(trace_path))
-    record.update(
-        runtime_s=round(time.perf_counter() - start, 3), finished_at=_now(), config=config
-    )
+        record.status, record.error, record.traceback = "failed", _one_line(exc), str(trace_path)
+    record.runtime_s = round(time.perf_counter() - start, 3)
+    record.finished_at, record.config = _now(), config
     records.write_record(path, record)
-    outcome.update(
-        status="done" if record["status"] == "ok" else "failed",
-        value=record["metrics"].get(metric),
-        runtime_s=record["runtime_s"],
-        error=record.get("error"),
-        selection=record["selection"],
-        best_epoch=record["metrics"].get("best_epoch"),
-        metrics=record["metrics"],
-    )
+    outcome = records.Outcome("done" if record.ok else "failed", record, str(path), str(out_dir))
     _write_outcome(out_dir, outcome)
     return outcome
 
 
-def _write_outcome(out_dir: Path, outcome: dict[str, Any]) -> None:
-    records.write_atomic(out_dir / OUTCOME_FILE, json.dumps(outcome, indent=2, default=str))
+def _write_outcome(out_dir: Path, outcome: records.Outcome) -> None:
+    records.write_atomic(out_dir / OUTCOME_FILE, outcome.to_json())

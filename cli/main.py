@@ -119,6 +119,9 @@ def run(
         False, "-m", "--multirun", help="Sweep: one job per combination."
     ),
     force: bool = typer.Option(False, "--force", help="Rerun jobs that already have a record."),
+    rerun_stale: bool = typer.Option(
+        False, "--rerun-stale", help="Rerun jobs whose record was made by other code."
+    ),
 ) -> None:
     """Train and evaluate: iclr run [-m] method=NAME dataset=NAME [key=value ...] [hydra flags].
 
@@ -136,6 +139,8 @@ def run(
         validate(plan)
     if force:
         overrides.append("runner.force=true")
+    if rerun_stale:
+        overrides.append("runner.rerun_stale=true")
     folder = None
     if not no_run:
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
@@ -155,28 +160,48 @@ def run(
     else:
         if not outcomes:
             fail(f"the job wrote no outcome in {folder}; see the log there", 1)
-        print_single(outcomes[0])
-        failed = outcomes[0]["status"] == "failed"
+        print_single(outcomes[0][1])
+        failed = outcomes[0][1].state == "failed"
     if failed:
         raise typer.Exit(1)
 
 
 @app.command("list")
 @user_errors
-def list_(what: str = typer.Argument("all", help="methods, datasets, tables or all")) -> None:
+def list_(
+    what: str = typer.Argument("all", help="methods, datasets, tables or all"),
+    names: bool = typer.Option(
+        False,
+        "--names",
+        help="Plain lines for scripts: 'name smoke_dataset' per method, else names.",
+    ),
+) -> None:
     """List methods, datasets and paper tables."""
     from iclr.cli.render import Grid, emit
 
     choices = ("methods", "datasets", "tables", "all")
     if what not in choices:
         raise UserError(f"unknown list '{what}'; choose one of: {', '.join(choices)}")
+    if names:
+        typer.echo("\n".join(_names(what)))
+        return
     if what in ("methods", "all"):
-        from iclr.methods.registry import METHODS
+        from iclr.cli.overrides import method_profiles
+        from iclr.methods.registry import methods
 
         emit(
             Grid(
-                ["method", "paper", "what it is"],
-                [[n, e.paper, e.summary] for n, e in sorted(METHODS.items())],
+                ["method", "paper", "what it is", "datasets", "profiles"],
+                [
+                    [
+                        n,
+                        e.paper,
+                        e.summary,
+                        ", ".join(e.tasks),
+                        ", ".join(["paper", *method_profiles(n)]),
+                    ]
+                    for n, e in sorted(methods().items())
+                ],
                 title="methods",
             ),
             "rich",
@@ -205,6 +230,22 @@ def list_(what: str = typer.Argument("all", help="methods, datasets, tables or a
         )
 
 
+def _names(what: str) -> list[str]:
+    if what == "methods":
+        from iclr.methods.registry import methods
+
+        return [f"{n} {e.smoke_dataset}" for n, e in sorted(methods().items())]
+    if what == "datasets":
+        from iclr.data.registry import sources
+
+        return sorted(sources())
+    if what == "tables":
+        from iclr.cli.tables import table_names
+
+        return table_names()
+    raise UserError("--names takes one list: methods, datasets or tables")
+
+
 @app.command()
 @user_errors
 def results(
@@ -217,8 +258,9 @@ def results(
     """Mean ± std (n) over seeds per (method, dataset, setting)."""
     from iclr.cli import locations
     from iclr.cli.aggregate import summarise
-    from iclr.cli.records import iter_records
+    from iclr.cli.records import code_version, iter_records
     from iclr.cli.render import Grid, emit
+    from iclr.methods.registry import methods
 
     _check_format(fmt)
     root = path or locations.results_dir()
@@ -226,15 +268,27 @@ def results(
         raise UserError(f"no results at {root}; run `iclr run ...` first or pass a results folder")
     found = [
         r
-        for r in iter_records(root)
-        if (not method or r["method"] in method) and (not dataset or r["dataset"] in dataset)
+        for _, r in iter_records(root, warn=lambda m: typer.echo(f"warning: {m}", err=True))
+        if (not method or r.method in method) and (not dataset or r.dataset in dataset)
     ]
-    rows = summarise(found, metric)
+    current = {n: code_version(e.entrypoint) for n, e in methods().items()}
+    rows = summarise(found, metric, current)
     if not rows:
         raise UserError(f"no records under {root} match the filters")
     if fmt == "csv":
         grid = Grid(
-            ["method", "dataset", "setting", "cell_key", "metric", "mean", "std", "n", "failed"],
+            [
+                "method",
+                "dataset",
+                "setting",
+                "cell_key",
+                "metric",
+                "mean",
+                "std",
+                "n",
+                "failed",
+                "stale",
+            ],
             [
                 [
                     r["method"],
@@ -248,13 +302,23 @@ def results(
                         else [f"{r['stat'].mean:.6g}", f"{r['stat'].std:.6g}", str(r["stat"].n)]
                     ),
                     str(r["failed"]),
+                    str(r["stale"]),
                 ]
                 for r in rows
             ],
         )
     else:
         grid = Grid(
-            ["method", "dataset", "setting", "metric", "mean ± std (n)", "seeds", "failed"],
+            [
+                "method",
+                "dataset",
+                "setting",
+                "metric",
+                "mean ± std (n)",
+                "seeds",
+                "failed",
+                "status",
+            ],
             [
                 [
                     r["method"],
@@ -264,6 +328,7 @@ def results(
                     r["stat"].format() if r["stat"] else "—",
                     ",".join(map(str, r["seeds"])),
                     str(r["failed"]),
+                    f"stale code ({r['stale']})" if r["stale"] else "current",
                 ]
                 for r in rows
             ],
@@ -273,9 +338,10 @@ def results(
     emit(grid, fmt)
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @user_errors
 def table(
+    ctx: typer.Context,
     name: str = typer.Argument(
         ..., help="PAPER/TABLE, e.g. baselines/planetoid (iclr list tables)"
     ),
@@ -283,27 +349,59 @@ def table(
         False, "--plan", help="List cells and their state; run nothing."
     ),
     seeds: str = typer.Option(None, "--seeds", help="Comma-separated seeds (default: the spec's)."),
-    jobs: int = typer.Option(1, "--jobs", min=1, help="Parallel worker processes."),
+    jobs: int = typer.Option(
+        1, "--jobs", min=1, help="Parallel local jobs (Hydra's joblib launcher)."
+    ),
     force: bool = typer.Option(False, "--force", help="Rerun cells that already have records."),
+    rerun_stale: bool = typer.Option(
+        False, "--rerun-stale", help="Rerun cells whose records were made by other code."
+    ),
     extra: list[str] = typer.Option(
         None,
         "--set",
         help="Extra override for every cell, e.g. "
         "--set method.epochs=20 (repeatable; separate cells).",
     ),
-    fmt: str = typer.Option("rich", "--format", help=FORMAT_HELP),
+    fmt: str = typer.Option("rich", "--format", help=FORMAT_HELP + "; md also writes results/"),
+    results_dir: Path = typer.Option(
+        Path("results"), "--results-dir", help="Where --format md writes <paper>/<table>.md."
+    ),
+    profile: str = typer.Option(
+        None, "--profile", help="Run every cell with this profile instead of the spec's."
+    ),
 ) -> None:
-    """Reproduce a paper table: run missing cells, print ours | paper | Δ | status."""
+    """Reproduce a paper table: run missing cells, print ours | paper | Δ | status.
+
+    Trailing overrides choose where jobs run without changing results, exactly as for a sweep:
+    hardware=slurm (a Slurm cluster via submitit), hydra/launcher=submitit_local, hardware=gpu.
+    """
     from iclr.cli import locations, tables
+    from iclr.cli.job import git_state
     from iclr.cli.records import write_atomic
     from iclr.cli.render import emit, to_csv, to_markdown
 
     _check_format(fmt)
+    launch_overrides = list(ctx.args)
+    keys = [o.split("=", 1)[0].lstrip("+") for o in launch_overrides]
+    bad = [
+        o
+        for o, key in zip(launch_overrides, keys, strict=True)
+        if not any(key == k or key.startswith(f"{k}.") for k in _LAUNCH_KEYS)
+    ]
+    if bad:
+        raise UserError(
+            f"'{bad[0]}' would change results: give cell settings with --set; trailing"
+            f" overrides only choose where jobs run ({', '.join(_LAUNCH_KEYS)})"
+        )
     spec = tables.load_spec(name)
+    if profile is not None:
+        spec = tables.with_profile(spec, profile)
     try:
-        chosen = [int(s) for s in seeds.split(",")] if seeds else spec.seeds
+        chosen = [int(s) for s in seeds.split(",")] if seeds is not None else spec.seeds
     except ValueError:
         raise UserError(f"--seeds takes comma-separated integers, got '{seeds}'") from None
+    if not chosen:
+        raise UserError("--seeds is empty; give e.g. --seeds 0,1,2 or leave it out")
     cells = tables.plan(spec, chosen, tuple(extra or ()))
     if plan_only:
         emit(tables.plan_grid(cells, spec, len(chosen)), fmt)
@@ -311,8 +409,13 @@ def table(
     if force:
         for cell in cells:
             cell.missing_seeds = sorted(set(cell.missing_seeds) | set(cell.done_seeds))
-    todo = tables.jobs_to_run(cells)
-    outcomes = tables.run_jobs(spec, todo, jobs, force) if todo else []
+    todo = tables.jobs_to_run(cells, rerun_stale)
+    if force or rerun_stale:
+        launch_overrides.append("runner.force=true")
+    if jobs > 1:
+        launch_overrides += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
+    outcomes = tables.run_jobs(spec, todo, launch_overrides) if todo else []
+    cells = tables.plan(spec, chosen, tuple(extra or ())) if todo else cells
     tables.collect(cells, spec, chosen)
     emit(
         tables.csv_grid(cells, spec, len(chosen))
@@ -323,18 +426,31 @@ def table(
     out = locations.output_dir() / "tables" / name
     write_atomic(out.with_suffix(".md"), to_markdown(tables.result_grid(cells, spec, len(chosen))))
     write_atomic(out.with_suffix(".csv"), to_csv(tables.csv_grid(cells, spec, len(chosen))))
-    failed = [o for o in outcomes if o["status"] == "failed"]
-    typer.echo(
-        f"{len(outcomes)} jobs run ({len(failed)} failed); table saved to {out}.md/.csv", err=True
-    )
-    for outcome in failed:
-        typer.echo(
-            f"failed: {outcome['method']}/{outcome['dataset']} seed {outcome['seed']}: "
-            f"{outcome['error']}",
-            err=True,
+    saved = f"{out}.md/.csv"
+    if fmt == "md":
+        git = git_state()
+        stamp = (
+            f"on {datetime.now().strftime('%Y-%m-%d')} at git {(git['git_sha'] or 'unknown')[:10]}"
+            + (" (with uncommitted changes)" if git["git_dirty"] else "")
+            + f", seeds {','.join(map(str, chosen))}"
+            + (f", with --set {' '.join(extra)}" if extra else "")
         )
-    if failed:
+        wide = results_dir / f"{name}.md"
+        write_atomic(wide, to_markdown(tables.wide_grid(cells, spec, len(chosen), stamp)))
+        saved += f" and {wide}"
+    failed = [o for o in outcomes if o.state == "failed"]
+    typer.echo(f"{len(outcomes)} jobs run ({len(failed)} failed); table saved to {saved}", err=True)
+    if len(outcomes) < len(todo):
+        typer.echo(f"{len(todo) - len(outcomes)} jobs left no outcome; see the sweep log", err=True)
+    for outcome in failed:
+        r = outcome.record
+        typer.echo(f"failed: {r.method}/{r.dataset} seed {r.seed}: {r.error}", err=True)
+    if failed or len(outcomes) < len(todo):
         raise typer.Exit(1)
+
+
+# Overrides after a table name that choose where jobs run; none of them enters a cell key.
+_LAUNCH_KEYS = ("hardware", "hydra/launcher", "hydra.launcher", "hydra.sweep.dir")
 
 
 @data_app.command("list")

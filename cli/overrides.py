@@ -7,14 +7,13 @@ Unknown or missing method/dataset, a value of the wrong type, an unknown key or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from iclr.cli.errors import UserError
 from iclr.cli.locations import conf_dir
 
-GROUPS = ("method", "dataset", "hardware", "split")
+GROUPS = ("method", "dataset", "hardware", "split", "profile")
 REQUIRED = ("method", "dataset")
 
 
@@ -123,31 +122,58 @@ def for_sweep(overrides: list[str]) -> list[str]:
 
 def validate(plan: Plan) -> None:
     """Compose every distinct job config; raise a one-line ``UserError`` on the first bad one."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from iclr.cli.compose import composer
 
     seen: set[tuple[str, ...]] = set()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(Path(conf_dir())), version_base="1.3"):
-            for job in plan.jobs:
-                own = tuple(o for o in job if not _key(o).startswith("hydra") and _key(o) != "seed")
-                if own in seen:
-                    continue
-                seen.add(own)
-                _check_job(list(own), compose)
-    finally:
-        GlobalHydra.instance().clear()
+    with composer() as compose:
+        for job in plan.jobs:
+            own = tuple(o for o in job if not _key(o).startswith("hydra") and _key(o) != "seed")
+            if own in seen:
+                continue
+            seen.add(own)
+            check_job(list(own), compose)
 
 
-def _check_job(overrides: list[str], compose) -> None:
+def check_pairing(cfg: DictConfig) -> None:
+    """The method accepts the dataset's task family, and has the selected profile."""
+    from iclr.methods.registry import get_method
+
+    entry = get_method(str(cfg.method.name))
+    family = str(cfg.dataset.get("family", ""))
+    if family not in entry.tasks:
+        raise UserError(
+            f"method {entry.name} does not take {family} datasets like {cfg.dataset.name}; it"
+            f" takes {', '.join(entry.tasks)} (e.g. dataset={entry.smoke_dataset})"
+        )
+    profile = str(cfg.profile.name)
+    if profile != "paper" and profile not in method_profiles(entry.name):
+        raise UserError(
+            f"method {entry.name} has no profile '{profile}' (no"
+            f" conf/method_profile/{entry.name}_{profile}.yaml); its profiles:"
+            f" {', '.join(['paper', *method_profiles(entry.name)])}"
+        )
+
+
+def method_profiles(method: str) -> list[str]:
+    """The profiles a method ships besides ``paper`` (its ``method_profile`` files)."""
+    prefix = f"{method}_"
+    return [
+        name[len(prefix) :]
+        for name in group_choices("method_profile")
+        if name.startswith(prefix) and name[len(prefix) :] in group_choices("profile")
+    ]
+
+
+def check_job(overrides: list[str], compose) -> DictConfig:
+    """Compose one job's config and check it; return the composed config."""
     try:
-        cfg: DictConfig = compose(config_name="config", overrides=overrides)
+        cfg: DictConfig = compose(overrides)
         OmegaConf.to_container(cfg, resolve=True)
     except Exception as exc:  # Hydra and OmegaConf raise many types; all are user input errors here
         raise UserError(f"bad override: {_first_line(exc)}") from None
+    check_pairing(cfg)
     groups = [o for o in overrides if _is_group(_key(o))]
-    defaults = compose(config_name="config", overrides=groups)
+    defaults = compose(groups)
     for override in overrides:
         key = _key(override)
         if _is_group(key) or override.startswith(("+", "~")):
@@ -155,3 +181,4 @@ def _check_job(overrides: list[str], compose) -> None:
         problem = _type_error(key, OmegaConf.select(defaults, key), OmegaConf.select(cfg, key))
         if problem:
             raise UserError(problem)
+    return cfg

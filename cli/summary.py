@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from iclr.cli.job import OUTCOME_FILE
+from iclr.cli.records import Outcome
 from iclr.cli.render import Grid, emit
 
 HIDDEN_OVERRIDES = ("method=", "dataset=", "seed=", "runner.", "hydra", "paths.")
 
 
-def read_outcomes(folder: Path, multirun: bool) -> list[dict[str, Any]]:
-    """Outcomes written by the jobs of a run folder or a sweep folder, in job order."""
+def read_outcomes(folder: Path, multirun: bool) -> list[tuple[int, Outcome]]:
+    """(job number, outcome) written by the jobs of a run folder or a sweep folder, in order."""
     if not multirun:
         path = folder / OUTCOME_FILE
-        return [json.loads(path.read_text())] if path.is_file() else []
+        return [(0, Outcome.from_json(path.read_text()))] if path.is_file() else []
     found = []
     for path in folder.glob(f"*/{OUTCOME_FILE}"):
-        outcome = json.loads(path.read_text())
-        outcome["num"] = int(path.parent.name) if path.parent.name.isdigit() else len(found)
-        found.append(outcome)
-    return sorted(found, key=lambda o: o["num"])
+        num = int(path.parent.name) if path.parent.name.isdigit() else len(found)
+        found.append((num, Outcome.from_json(path.read_text())))
+    return sorted(found, key=lambda pair: pair[0])
 
 
 def setting(overrides: list[str]) -> str:
@@ -32,65 +30,68 @@ def setting(overrides: list[str]) -> str:
     return " ".join(o for o in kept if not o.lstrip("~").startswith(HIDDEN_OVERRIDES))
 
 
-def _value(outcome: dict[str, Any]) -> str:
-    value = outcome.get("value")
+def _value(outcome: Outcome) -> str:
+    value = outcome.record.value
     return "—" if value is None else f"{value:.4f}"
 
 
-def print_single(outcome: dict[str, Any]) -> None:
+def _state(outcome: Outcome) -> str:
+    return f"{outcome.state} (stale code)" if outcome.stale else outcome.state
+
+
+def print_single(outcome: Outcome) -> None:
     """Panel for one job: metric with its selection rule, runtime, run folder and record."""
     from rich.console import Console
     from rich.panel import Panel
 
-    status = outcome["status"]
-    colour = {"done": "green", "cached": "cyan", "failed": "red"}[status]
+    record = outcome.record
+    colour = {"done": "green", "cached": "cyan", "failed": "red"}[outcome.state]
     lines = [
-        f"[bold]{outcome['method']}[/] on [bold]{outcome['dataset']}[/], seed {outcome['seed']}"
-        f"  [{colour}]{status}[/]"
+        f"[bold]{record.method}[/] on [bold]{record.dataset}[/], seed {record.seed}"
+        f"  [{colour}]{_state(outcome)}[/]"
     ]
-    if status == "failed":
-        lines.append(f"[red]{outcome.get('error')}[/]")
+    if outcome.state == "failed":
+        lines.append(f"[red]{record.error}[/]")
     else:
-        line = f"{outcome['metric']} = [bold]{_value(outcome)}[/]"
-        if outcome.get("selection"):
-            epoch = outcome.get("best_epoch")
+        line = f"{record.main_metric} = [bold]{_value(outcome)}[/]"
+        if record.selection:
+            epoch = record.metrics.get("best_epoch")
             at = f", epoch {int(epoch)}" if epoch is not None else ""
-            line += f"  (selection: {outcome['selection']}{at})"
+            line += f"  (selection: {record.selection}{at})"
         lines.append(line)
-        groups = [
-            f"{name} {value:.4f}"
-            for name, value in outcome.get("metrics", {}).items()
-            if name.startswith(("acc_", "teacher_acc_", "teacher_test_acc"))
+        # what else the method's config asks a summary to show (its summary_metrics)
+        shown = [
+            f"{m} {record.metrics[m]:.4f}" for m in record.summary_metrics if m in record.metrics
         ]
-        if groups:  # e.g. Cold Brew's head / tail / isolation accuracies, and its teacher's
-            lines.append("  ".join(groups))
-    if outcome.get("runtime_s") is not None:
-        lines.append(f"runtime {outcome['runtime_s']:.1f} s")
-    lines.append(f"run folder {outcome['run_dir']}")
-    lines.append(f"record {outcome['record']}")
+        if shown:
+            lines.append("  ".join(shown))
+    if record.runtime_s is not None:
+        lines.append(f"runtime {record.runtime_s:.1f} s")
+    lines.append(f"run folder {outcome.run_dir}")
+    lines.append(f"record {outcome.record_path}")
     Console().print(Panel("\n".join(lines), title="iclr run", expand=False))
 
 
-def print_sweep(outcomes: list[dict[str, Any]], expected: int, fmt: str = "rich") -> Counter:
+def print_sweep(outcomes: list[tuple[int, Outcome]], expected: int, fmt: str = "rich") -> Counter:
     """One table for a sweep plus done / cached / failed counts; returns the counts."""
     # A sweep config (hydra.sweeper.params) can add jobs the command line does not show.
     expected = max(expected, len(outcomes))
-    counts = Counter(o["status"] for o in outcomes)
+    counts = Counter(o.state for _, o in outcomes)
     if expected > len(outcomes):
         counts["failed"] += expected - len(outcomes)
     rows = [
         [
-            str(o["num"]),
-            o["method"],
-            o["dataset"],
-            str(o["seed"]),
-            setting(o["overrides"]),
-            o["status"],
+            str(num),
+            o.record.method,
+            o.record.dataset,
+            str(o.record.seed),
+            setting(o.record.overrides),
+            _state(o),
             _value(o),
-            f"{o['runtime_s']:.1f}" if o.get("runtime_s") is not None else "",
-            o.get("error") or "",
+            f"{o.record.runtime_s:.1f}" if o.record.runtime_s is not None else "",
+            o.record.error or "",
         ]
-        for o in outcomes
+        for num, o in outcomes
     ]
     missing = expected - len(outcomes)
     jobs = "job" if expected == 1 else "jobs"
@@ -98,7 +99,7 @@ def print_sweep(outcomes: list[dict[str, Any]], expected: int, fmt: str = "rich"
         f"{expected} {jobs}: {counts['done']} done, {counts['cached']} cached, "
         f"{counts['failed']} failed" + (f" ({missing} left no outcome)" if missing else "")
     )
-    metric = outcomes[0]["metric"] if outcomes else "metric"
+    metric = outcomes[0][1].record.main_metric if outcomes else "metric"
     headers = ["#", "method", "dataset", "seed", "setting", "status", metric, "time (s)", "error"]
     # Drop the optional columns (setting, error) when no job fills them.
     keep = [

@@ -3,6 +3,7 @@ running the missing (cell, seed) jobs, and rendering ours | paper | Δ | status 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from iclr.cli import records
 from iclr.cli.aggregate import Stat
 from iclr.cli.errors import UserError
 from iclr.cli.locations import conf_dir
+from iclr.cli.records import Outcome
 from iclr.cli.render import Grid
 
 UNAVAILABLE = "not run (data unavailable offline)"
@@ -50,7 +52,8 @@ class TableSpec:
     scale: float = 1.0
     digits: int = 2
     overrides: tuple[str, ...] = ()
-    label: str = ""
+    profile: str = "paper"  # the profile every cell runs with; its label comes from its config
+    note: str = ""  # protocol facts that are not settings (e.g. which dataset stands in)
     paper: dict[str, dict[str, float | None]] = field(default_factory=dict)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -71,6 +74,17 @@ def load_spec(name: str) -> TableSpec:
     if not path.is_file():
         raise UserError(f"unknown table '{name}'; choose one of: {', '.join(table_names())}")
     return parse_spec(name, path)
+
+
+def with_profile(spec: TableSpec, profile: str) -> TableSpec:
+    """The same table run with another profile (``iclr table ... --profile paper``)."""
+    from iclr.cli.overrides import group_choices
+
+    if profile not in group_choices("profile"):
+        raise UserError(
+            f"unknown profile '{profile}'; choose one of: {', '.join(group_choices('profile'))}"
+        )
+    return dataclasses.replace(spec, profile=profile)
 
 
 def parse_spec(name: str, path: Path) -> TableSpec:
@@ -103,12 +117,25 @@ def parse_spec(name: str, path: Path) -> TableSpec:
             scale=float(raw.get("scale", 1.0)),
             digits=int(raw.get("digits", 2)),
             overrides=tuple(raw.get("overrides", [])),
-            label=raw.get("label", ""),
+            profile=str(raw.get("profile", "paper")),
+            note=raw.get("note", ""),
             paper=raw.get("paper") or {},
             notes=raw.get("notes") or {},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"table spec {path} is invalid: {exc!r}") from None
+    if "label" in raw:
+        raise UserError(
+            f"table spec {path}: 'label' is gone; name a profile (profile: cpu) whose config"
+            " carries the label, and put protocol facts in 'note'"
+        )
+    from iclr.cli.overrides import group_choices
+
+    if spec.profile not in group_choices("profile"):
+        raise UserError(
+            f"table spec {path}: unknown profile '{spec.profile}'; choose one of:"
+            f" {', '.join(group_choices('profile'))}"
+        )
     names_r, names_c = {r.name for r in spec.rows}, {c.name for c in spec.cols}
     if len(names_r) < len(spec.rows) or len(names_c) < len(spec.cols):
         # e.g. an unquoted YAML flow-mapping name with a comma splits into two equal names
@@ -151,6 +178,8 @@ class Cell:
     results: Path = Path()
     metric: str = ""
     values: dict[int, float] = field(default_factory=dict)
+    stale_seeds: list[int] = field(default_factory=list)
+    profile_label: str = ""
 
     @property
     def runnable(self) -> bool:
@@ -158,63 +187,70 @@ class Cell:
 
 
 def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list[Cell]:
-    """Compose every cell's config, find its records and say which seeds are missing.
+    """Compose every cell's config, find its records and say which seeds are missing or stale.
 
     ``extra`` overrides apply to every cell (e.g. ``method.epochs=20`` for a quick check); they
-    change the cell keys, so such runs never mix with the spec's own.
+    change the cell keys, so such runs never mix with the spec's own. Every cell is checked
+    before anything runs (method × dataset family, profile), so a bad table fails at once.
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
+    from iclr.cli.compose import composer
     from iclr.cli.job import resolve_config
+    from iclr.cli.overrides import check_pairing
     from iclr.data.registry import get_source
     from iclr.data.store import availability
+    from iclr.methods.registry import get_method
 
     cells = []
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            for row in spec.rows:
-                for col in spec.cols:
-                    if row.derived:
-                        cells.append(Cell(row, col, [], availability="derived"))
-                        continue
-                    overrides = [*spec.overrides, *row.overrides, *col.overrides, *extra]
-                    try:
-                        cfg = compose(config_name="config", overrides=overrides)
-                    except Exception as exc:
-                        raise UserError(
-                            f"table {spec.name}, cell ({row.name}, {col.name}): "
-                            f"{str(exc).splitlines()[0]}"
-                        ) from None
-                    config = resolve_config(cfg)
-                    cell = Cell(
-                        row,
-                        col,
-                        overrides,
-                        config["method"]["name"],
-                        config["dataset"]["name"],
-                        records.cell_key(config),
+    with composer() as compose:
+        for row in spec.rows:
+            for col in spec.cols:
+                if row.derived:
+                    cells.append(Cell(row, col, [], availability="derived"))
+                    continue
+                overrides = [f"profile={spec.profile}", *spec.overrides]
+                overrides += [*row.overrides, *col.overrides, *extra]
+                try:
+                    cfg = compose(overrides)
+                    check_pairing(cfg)
+                except UserError as exc:
+                    raise UserError(
+                        f"table {spec.name}, cell ({row.name}, {col.name}): {exc}"
+                    ) from None
+                except Exception as exc:
+                    raise UserError(
+                        f"table {spec.name}, cell ({row.name}, {col.name}): "
+                        f"{str(exc).splitlines()[0]}"
+                    ) from None
+                config = resolve_config(cfg)
+                cell = Cell(
+                    row,
+                    col,
+                    overrides,
+                    config["method"]["name"],
+                    config["dataset"]["name"],
+                    records.cell_key(config),
+                    profile_label=str(config["profile"]["label"]),
+                )
+                code = records.code_version(get_method(cell.method).entrypoint)
+                cell.results = Path(config["paths"]["output_dir"]) / "results"
+                for seed in seeds:
+                    record = records.read_record(
+                        records.record_path(cell.results, cell.method, cell.dataset, cell.key, seed)
                     )
-                    results = Path(config["paths"]["output_dir"]) / "results"
-                    cell.results = results
-                    for seed in seeds:
-                        path = records.record_path(
-                            results, cell.method, cell.dataset, cell.key, seed
-                        )
-                        (cell.done_seeds if records.is_done(path) else cell.missing_seeds).append(
-                            seed
-                        )
-                    if cell.missing_seeds:
-                        mirror = config["paths"]["mirror"]
-                        cell.availability = availability(
-                            get_source(cell.dataset),
-                            Path(config["paths"]["data_dir"]),
-                            Path(mirror) if mirror else None,
-                        )
-                    cells.append(cell)
-    finally:
-        GlobalHydra.instance().clear()
+                    if record is not None and record.ok:
+                        cell.done_seeds.append(seed)
+                        if record.stale(code):
+                            cell.stale_seeds.append(seed)
+                    else:
+                        cell.missing_seeds.append(seed)
+                if cell.missing_seeds:
+                    mirror = config["paths"]["mirror"]
+                    cell.availability = availability(
+                        get_source(cell.dataset),
+                        Path(config["paths"]["data_dir"]),
+                        Path(mirror) if mirror else None,
+                    )
+                cells.append(cell)
     by_position = {(c.row.name, c.col.name): c for c in cells}
     for cell in cells:
         if cell.row.derived and not all(
@@ -244,9 +280,9 @@ def collect(cells: list[Cell], spec: TableSpec, seeds: list[int]) -> None:
             record = records.read_record(
                 records.record_path(cell.results, cell.method, cell.dataset, cell.key, seed)
             )
-            if record and record["status"] == "ok" and cell.metric in record["metrics"]:
-                cell.values[seed] = record["metrics"][cell.metric] * spec.scale
-            elif record and record["status"] == "failed":
+            if record and record.ok and cell.metric in record.metrics:
+                cell.values[seed] = record.metrics[cell.metric] * spec.scale
+            elif record and record.status == "failed":
                 cell.failed += 1
         cell.stat = Stat.of(list(cell.values.values()))
     by_position = {(c.row.name, c.col.name): c for c in cells}
@@ -270,66 +306,53 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=_-]+", "-", text).strip("-")
 
 
-def jobs_to_run(cells: list[Cell]) -> list[tuple[list[str], str]]:
-    """(overrides, run folder name) of every missing (cell, seed) whose data is available."""
+def jobs_to_run(cells: list[Cell], rerun_stale: bool = False) -> list[list[str]]:
+    """Overrides of every missing (cell, seed) whose data is available (and of every stale one
+    when ``rerun_stale``)."""
     # Cells that differ only in the metric they read (e.g. a model's tail and isolation rows)
     # share their runs: each (config, seed) runs once.
-    jobs = {}
+    jobs: dict[tuple[str, str, str, int], list[str]] = {}
     for cell in cells:
         if not cell.runnable or cell.row.derived:
             continue
-        for seed in cell.missing_seeds:
+        for seed in [*cell.missing_seeds, *(cell.stale_seeds if rerun_stale else [])]:
             jobs.setdefault(
-                (cell.method, cell.dataset, cell.key, seed),
-                (
-                    [*cell.overrides, f"seed={seed}"],
-                    f"{_slug(cell.row.name)}__{_slug(cell.col.name)}__seed={seed}",
-                ),
+                (cell.method, cell.dataset, cell.key, seed), [*cell.overrides, f"seed={seed}"]
             )
     return list(jobs.values())
 
 
-def run_jobs(
-    spec: TableSpec, jobs: list[tuple[list[str], str]], n_jobs: int, force: bool
-) -> list[dict]:
-    """Run jobs in-process (``n_jobs=1``) or in a process pool; return their outcomes."""
-    stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f")
+def run_jobs(spec: TableSpec, jobs: list[list[str]], common: list[str]) -> list[Outcome]:
+    """Run the jobs through the Hydra launcher that ``common`` selects (basic by default;
+    ``hydra/launcher=joblib`` or ``hardware=slurm`` like a sweep); return their outcomes."""
+    from iclr.cli.hydra_app import launch_jobs
     from iclr.cli.locations import output_dir
+    from iclr.cli.summary import read_outcomes
 
-    base = output_dir() / "runs" / f"{stamp}-table-{_slug(spec.name)}"
-    if n_jobs <= 1:
-        return [run_one(overrides, base / name, force) for overrides, name in jobs]
-    import multiprocessing
+    from iclr.cli.locations import data_dir, mirror_dir
 
-    # Pool's context exit terminates the workers, so Ctrl-C stops every running job at once;
-    # records are written atomically, so a killed job leaves none.
-    with multiprocessing.get_context("spawn").Pool(n_jobs) as pool:
-        args = [(overrides, base / name, force) for overrides, name in jobs]
-        return pool.starmap_async(run_one, args, chunksize=1).get()
-
-
-def run_one(overrides: list[str], out_dir: Path, force: bool) -> dict:
-    """Compose one job's config and execute it (importable for process pools)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from iclr.cli.job import execute_job
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    GlobalHydra.instance().clear()
-    return execute_job(cfg, out_dir, overrides, force=force)
+    stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f")
+    sweep_dir = output_dir() / "sweeps" / f"{stamp}-table-{_slug(spec.name)}"
+    # Locations are fixed here, not in each worker: a reused joblib worker or a cluster node
+    # may have another environment.
+    mirror = mirror_dir()
+    paths = [f"paths.output_dir='{output_dir()}'", f"paths.data_dir='{data_dir()}'"]
+    paths.append(f"paths.mirror='{mirror}'" if mirror else "paths.mirror=null")
+    launch_jobs(jobs, [*paths, *common], sweep_dir)
+    return [outcome for _, outcome in read_outcomes(sweep_dir, multirun=True)]
 
 
 def status(cell: Cell, spec: TableSpec, n_seeds: int) -> str:
-    """✓ within tolerance of the paper, ✗ outside, or why there is no comparison."""
+    """✓ within tolerance of the paper, ✗ outside, or why there is no comparison; ``stale``
+    when some of the cell's records were made by other code."""
     if cell.stat is None:
         if not cell.runnable:
             return UNAVAILABLE
         return f"failed ({cell.failed})" if cell.failed else "missing"
     paper = spec.paper_value(cell.row.name, cell.col.name)
     partial = f" ({cell.stat.n}/{n_seeds} seeds)" if cell.stat.n < n_seeds else ""
+    if cell.stale_seeds:
+        partial += f"; stale code ({len(cell.stale_seeds)})"
     if paper is None:
         return "no paper value" + partial
     return ("✓" if abs(cell.stat.mean - paper) <= spec.tolerance else "✗") + partial
@@ -341,9 +364,7 @@ def result_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
     rows, footnotes = [], []
     for cell in cells:
         paper = spec.paper_value(cell.row.name, cell.col.name)
-        ours = (
-            f"{cell.stat.mean:.{d}f} ± {cell.stat.std:.{d}f} ({cell.stat.n})" if cell.stat else "—"
-        )
+        ours = "—" if cell.stat is None else cell.stat.format(d)
         delta = f"{cell.stat.mean - paper:+.{d}f}" if cell.stat and paper is not None else "—"
         note = spec.notes.get(cell.row.name, {}).get(cell.col.name, "")
         if note and note not in footnotes:
@@ -359,7 +380,7 @@ def result_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
                 status(cell, spec, n_seeds) + mark,
             ]
         )
-    label = f" [{spec.label}]" if spec.label else ""
+    label = f" [{profile_caption(cells, spec)}]"
     source = spec.source.strip().rstrip(".")
     metric = spec.metric if len({c.metric for c in cells} - {""}) <= 1 else "each row's metric"
     caption = " ".join(
@@ -376,6 +397,14 @@ def result_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
         caption=caption,
         right_align={2, 3, 4},
     )
+
+
+def profile_caption(cells: list[Cell], spec: TableSpec) -> str:
+    """The profile every cell ran with, as its configs label it (one label per distinct one),
+    plus the spec's protocol note."""
+    labels = list(dict.fromkeys(c.profile_label for c in cells if c.profile_label))
+    text = f"profile {spec.profile}: {'; '.join(labels)}" if labels else f"profile {spec.profile}"
+    return f"{text}; {spec.note}" if spec.note else text
 
 
 def csv_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
@@ -415,10 +444,48 @@ def plan_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
                 f"{', '.join(map(str, cell.missing_seeds))})"
                 + ("; data will be downloaded" if cell.availability == "download" else "")
             )
+        if cell.stale_seeds:
+            state += f"; stale code: seeds {', '.join(map(str, cell.stale_seeds))} (--rerun-stale)"
         rows.append([cell.row.name, cell.col.name, " ".join(cell.overrides), cell.key, state])
     return Grid(
         ["row", "col", "overrides", "cell key", "state"],
         rows,
         title=f"{spec.name}: plan",
         right_align=set(),
+    )
+
+
+def wide_grid(cells: list[Cell], spec: TableSpec, n_seeds: int, stamp: str) -> Grid:
+    """The table as the paper prints it: rows × columns, each cell ``ours ± std (paper)``."""
+    d = spec.digits
+    by_position = {(c.row.name, c.col.name): c for c in cells}
+    rows = []
+    for row in spec.rows:
+        line = [row.name]
+        for col in spec.cols:
+            cell = by_position[(row.name, col.name)]
+            paper = spec.paper_value(row.name, col.name)
+            if cell.stat is None:
+                ours = "n/a (data offline)" if not cell.runnable else "—"
+            else:
+                ours = f"{cell.stat.mean:.{d}f}"
+                if cell.stat.n > 1:
+                    ours += f" ± {cell.stat.std:.{d}f}"
+                if cell.stat.n < n_seeds:
+                    ours += f" ({cell.stat.n} seeds)"
+                if cell.stale_seeds:
+                    ours += " (stale)"
+            line.append(ours + ("" if paper is None else f" ({paper:.{d}f})"))
+        rows.append(line)
+    caption = (
+        f"Ours: mean ± std over {n_seeds} seeds, {spec.metric} × {spec.scale:g}; paper value in"
+        f" parentheses ({spec.source.strip().rstrip('.')}). {profile_caption(cells, spec)}."
+        f" Generated by `iclr table {spec.name} --format md` {stamp}."
+    )
+    return Grid(
+        ["", *(c.name for c in spec.cols)],
+        rows,
+        title=f"{spec.name}: {spec.title}",
+        caption=caption,
+        right_align=set(range(1, len(spec.cols) + 1)),
     )

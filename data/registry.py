@@ -1,4 +1,8 @@
-"""The dataset manifest (``sources.yaml``): names, loaders, files and checksums."""
+"""The dataset manifest, one file per paper (``data/sources/<paper>.yaml``): names, loaders, files
+and checksums. A dataset name is unique across the files; a duplicate is an error that names both.
+
+A file is downloaded from ``base_url`` + its name; ``sha256: null`` means no published checksum (the
+file is then checked for presence only, and ``iclr data verify`` says so)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 
 import yaml
 
-MANIFEST = Path(__file__).with_name("sources.yaml")
+MANIFEST_DIR = Path(__file__).with_name("sources")
 
 
 @dataclass(frozen=True)
@@ -56,26 +60,50 @@ class DatasetSource:
         return path if path.is_file() else None
 
 
+def _raw_entries() -> dict[str, tuple[Path, dict[str, Any]]]:
+    from iclr.cli.errors import UserError
+
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for path in sorted(MANIFEST_DIR.glob("*.yaml")):
+        try:
+            entries = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+        for name, entry in entries.items():
+            if name in found:
+                raise UserError(f"dataset '{name}' is in both {found[name][0]} and {path}")
+            found[name] = (path, entry)
+    return found
+
+
 @cache
 def sources() -> dict[str, DatasetSource]:
-    """All datasets of the manifest, by name."""
-    raw = yaml.safe_load(MANIFEST.read_text())
-    return {
-        name: DatasetSource(
-            name=name,
-            summary=entry["summary"],
-            loader=entry["loader"],
-            folder=entry["folder"],
-            base_url=entry["base_url"],
-            licence=entry["licence"],
-            files=tuple(
-                FileSpec(path, spec.get("sha256"), spec.get("bytes"), spec.get("url"))
-                for path, spec in entry["files"].items()
-            ),
-            package=entry.get("package"),
-        )
-        for name, entry in raw.items()
-    }
+    """All datasets of the manifest files, by name."""
+    from iclr.cli.errors import UserError
+
+    found = {}
+    for name, (path, entry) in _raw_entries().items():
+        try:
+            found[name] = _source(name, entry)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise UserError(f"{path}: entry '{name}' is invalid ({exc!r})") from None
+    return found
+
+
+def _source(name: str, entry: dict[str, Any]) -> DatasetSource:
+    return DatasetSource(
+        name=name,
+        summary=entry["summary"],
+        loader=entry["loader"],
+        folder=entry["folder"],
+        base_url=entry["base_url"],
+        licence=entry["licence"],
+        files=tuple(
+            FileSpec(path, spec.get("sha256"), spec.get("bytes"), spec.get("url"))
+            for path, spec in entry["files"].items()
+        ),
+        package=entry.get("package"),
+    )
 
 
 def get_source(name: str) -> DatasetSource:

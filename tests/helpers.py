@@ -28,16 +28,9 @@ needs_citeseer_tag = pytest.mark.skipif(
 
 def composed(*overrides: str):
     """The composed job config for GCN on Cora plus ``overrides`` (Hydra's Compose API)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from iclr.cli.compose import compose_config
 
-    from iclr.cli.locations import conf_dir
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["method=gcn", "dataset=cora", *overrides])
-    GlobalHydra.instance().clear()
-    return cfg
+    return compose_config(["method=gcn", "dataset=cora", *overrides])
 
 
 needs_grda_data = pytest.mark.skipif(

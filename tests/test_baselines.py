@@ -19,12 +19,12 @@ def test_baseline_beats_majority_class_on_cora(method, tmp_path, iclr_env):
 
     cfg = composed(f"method={method}")
     outcome = execute_job(cfg, tmp_path, overrides=[])
-    assert outcome["status"] == "done"
+    assert outcome.state == "done"
     data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
     majority = data.y[data.train_mask].bincount().argmax()
     majority_acc = (data.y[data.test_mask] == majority).float().mean().item()
     floor = {"mlp": 0.50, "gcn": 0.78, "sage": 0.76}[method]
-    assert outcome["value"] > max(floor, majority_acc + 0.3), outcome
+    assert outcome.record.value > max(floor, majority_acc + 0.3), outcome
 
 
 def test_mean_sage_conv_equals_pyg_sage_conv():

@@ -118,7 +118,7 @@ def test_results_aggregates_over_seeds(cli, iclr_env):
     code, out, _ = cli("results", "--format", "csv")
     assert code == 0
     header, row = out.strip().splitlines()
-    assert header == "method,dataset,setting,cell_key,metric,mean,std,n,failed"
+    assert header == "method,dataset,setting,cell_key,metric,mean,std,n,failed,stale"
     values = row.split(",")
     assert values[:2] == ["mlp", "cora"] and values[7] == "3"
     accs = [r["metrics"]["test_acc"] for r in records(iclr_env)]

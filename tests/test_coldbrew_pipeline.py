@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from helpers import composed, needs_planetoid
 from iclr.cli.job import execute_job
-from iclr.cli.records import read_record
 from iclr.methods.common.node_task import load_node_task
 
 SHORT = ("method.epochs=150", "method.patience=30")
@@ -50,8 +47,8 @@ def test_protocol_removes_isolated_edges_and_evaluates_the_rest(rule):
 def test_coldbrew_methods_learn_on_cora(method, overrides, floor, tmp_path):
     cfg = composed(f"method={method}", *overrides)
     outcome = execute_job(cfg, tmp_path, overrides=[])
-    assert outcome["status"] == "done", outcome.get("error")
-    metrics = read_record(Path(outcome["record"]))["metrics"]
+    assert outcome.state == "done", outcome.record.error
+    metrics = outcome.record.metrics
     # majority class on Cora is ~30%: every method must be far above it overall
     assert metrics["test_acc"] > floor
     assert {"acc_head", "acc_tail", "acc_isolation", "size_isolation"} <= set(metrics)
@@ -79,7 +76,7 @@ def test_student_beats_simple_mlp_on_isolated_cora_nodes(tmp_path):
             outcome = execute_job(
                 composed(*overrides, f"seed={seed}"), tmp_path / f"{name}{seed}", overrides=[]
             )
-            values.append(read_record(Path(outcome["record"]))["metrics"]["acc_isolation"])
+            values.append(outcome.record.metrics["acc_isolation"])
         means[name] = sum(values) / len(values)
     assert means["student"] > means["mlp"], means
 

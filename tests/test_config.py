@@ -14,7 +14,7 @@ from iclr.cli.locations import conf_dir
 from iclr.cli.overrides import group_choices
 from iclr.cli.tables import load_spec, table_names
 from iclr.data.registry import sources
-from iclr.methods.registry import METHODS
+from iclr.methods.registry import methods
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def composer():
 
 
 def test_method_registry_matches_conf():
-    assert set(METHODS) == set(group_choices("method"))
+    assert set(methods()) == set(group_choices("method"))
 
 
 def test_dataset_manifest_matches_conf():

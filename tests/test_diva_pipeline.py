@@ -10,7 +10,6 @@ import torch
 from helpers import composed, mirror_has
 from iclr.cli.errors import UserError
 from iclr.cli.job import execute_job
-from iclr.cli.records import read_record
 from iclr.methods.diva.pipeline import run
 from iclr.methods.diva.tasks import load_task
 
@@ -21,8 +20,8 @@ def diva(*overrides: str):
 
 def metrics_of(cfg, tmp_path: Path) -> dict[str, float]:
     outcome = execute_job(cfg, tmp_path, overrides=[])
-    assert outcome["status"] == "done", outcome.get("error")
-    return read_record(Path(outcome["record"]))["metrics"]
+    assert outcome.state == "done", outcome.record.error
+    return outcome.record.metrics
 
 
 def test_image_split_holds_out_test_and_pretrain_rows():

@@ -8,8 +8,8 @@ import torch
 
 from helpers import MIRROR, needs_citeseer_tag
 from iclr.cli.errors import UserError
-from iclr.data.citeseer_tag import read_text_graph
 from iclr.methods.common.stratified_split import stratified_masks
+from iclr.methods.giant_xrt.citeseer_tag import read_text_graph
 
 
 @needs_citeseer_tag
@@ -51,7 +51,7 @@ def test_ogbn_arxiv_reader_maps_text_by_paper_id_and_keeps_the_time_split(tmp_pa
     import gzip
     import zipfile
 
-    from iclr.data.ogbn_arxiv import read_text_graph as read_arxiv
+    from iclr.methods.giant_xrt.ogbn_arxiv import read_text_graph as read_arxiv
 
     files = {
         "arxiv/raw/edge.csv.gz": "0,1\n2,1\n3,3\n",

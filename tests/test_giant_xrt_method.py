@@ -109,10 +109,10 @@ def test_giant_tfidf_mlp_features_learn_and_are_cached(tmp_path, iclr_env):
         *[o.replace("method.epochs", "method.downstream.epochs") for o in small],
     )
     outcome = execute_job(cfg, tmp_path, overrides=[])
-    assert outcome["status"] == "done", outcome
-    metrics = outcome["metrics"]
+    assert outcome.state == "done", outcome
+    metrics = outcome.record.metrics
     assert metrics["giant_from_cache"] == 0.0
-    assert outcome["value"] > 0.5  # majority class (DB) is 21.5% of the papers
+    assert outcome.record.value > 0.5  # majority class (DB) is 21.5% of the papers
     data = load_dataset(
         OmegaConf.merge(cfg.dataset, {"features": "giant_tfidf_mlp"}),
         cfg.paths.data_dir,
@@ -127,7 +127,7 @@ def test_giant_xrt_needs_a_text_attributed_dataset(tmp_path, iclr_env):
     from iclr.cli.job import execute_job
 
     outcome = execute_job(composed("method=giant_xrt"), tmp_path, overrides=[])
-    assert outcome["status"] == "failed" and "raw node text" in outcome["error"]
+    assert outcome.state == "failed" and "raw node text" in outcome.record.error
 
 
 def test_unknown_feature_name_is_a_user_error():

@@ -7,8 +7,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from helpers import MIRROR, REPO, needs_grda_data
-from iclr.data.domain_graph import graph_levels
-from iclr.data.grda_toy import generate_spiral
+from iclr.methods.grda.datasets.domain_graph import graph_levels
+from iclr.methods.grda.datasets.toy import generate_spiral
 
 
 def dataset_cfg(name: str):

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from iclr.data.domain_graph import DomainGraphData
 from iclr.methods.grda.batches import DomainTensors
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData
 from iclr.methods.grda.subgraph import graph_discriminator_loss, random_walk_chains
 
 

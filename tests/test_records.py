@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -35,8 +34,12 @@ def test_cell_key_ignores_seed_hardware_paths_runner_but_not_hyperparameters():
 
 def test_write_atomic_leaves_no_temporary_file(tmp_path):
     path = tmp_path / "a" / "seed=0.json"
-    records.write_record(path, {"status": "ok", "metrics": {"test_acc": 0.5}})
-    records.write_record(path, {"status": "ok", "metrics": {"test_acc": 0.6}})
+
+    def record(value: float) -> records.Record:
+        return records.Record("gcn", "cora", 0, "k", "ok", "test_acc", metrics={"test_acc": value})
+
+    records.write_record(path, record(0.5))
+    records.write_record(path, record(0.6))
     assert json.loads(path.read_text())["metrics"]["test_acc"] == 0.6
     assert [p.name for p in path.parent.iterdir()] == ["seed=0.json"]
 
@@ -64,12 +67,12 @@ def test_interrupted_job_leaves_no_record(monkeypatch, tmp_path, iclr_env):
 def test_same_seed_gives_identical_metrics(tmp_path, iclr_env):
     cfg = composed("method.epochs=30")
     first = execute_job(cfg, tmp_path / "a", overrides=[], force=True)
-    record_a = records.read_record(Path(first["record"]))
+    record_a = first.record
     second = execute_job(cfg, tmp_path / "b", overrides=[], force=True)
-    record_b = records.read_record(Path(second["record"]))
+    record_b = second.record
     drop = {"train_ms_per_epoch"}
-    assert {k: v for k, v in record_a["metrics"].items() if k not in drop} == {
-        k: v for k, v in record_b["metrics"].items() if k not in drop
+    assert {k: v for k, v in record_a.metrics.items() if k not in drop} == {
+        k: v for k, v in record_b.metrics.items() if k not in drop
     }
     assert (tmp_path / "a" / "history.csv").read_text().splitlines()[1:] == (
         tmp_path / "b" / "history.csv"

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from helpers import mirror_has
 from iclr.cli.tables import cell_metric, load_spec
 from iclr.data import load_dataset
-from iclr.data.recsys import load_movielens_dat, load_netflix
+from iclr.methods.rim.recsys import load_movielens_dat, load_netflix
 
 
 def test_movielens_dat_parses_double_colon_rows(tmp_path):

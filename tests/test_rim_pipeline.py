@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from helpers import composed, mirror_has
 from iclr.cli.errors import UserError
 from iclr.cli.job import execute_job
-from iclr.cli.records import read_record
 from iclr.methods.rim.pipeline import run
 
 FAST = (
@@ -24,8 +21,8 @@ FAST = (
 def test_rim_product_wins_user_rec_on_planted_process(tmp_path):
     cfg = composed("method=rim", "dataset=rim-synthetic", *FAST)
     outcome = execute_job(cfg, tmp_path, overrides=[])
-    assert outcome["status"] == "done", outcome.get("error")
-    m = read_record(Path(outcome["record"]))["metrics"]
+    assert outcome.state == "done", outcome.record.error
+    m = outcome.record.metrics
     # ItemRec: the Markov item choice is learnt, and the intensity (a per-user factor) changes
     # nothing; UserRec: the learnt intensity multiplies the item-choice model's precision
     assert m["RNN/item_prec"] > 2 * m["Rand/item_prec"]
@@ -50,6 +47,6 @@ def test_unknown_item_model_is_a_user_error(tmp_path):
 def test_factorisation_baselines_beat_random_on_ml_latest_small(method, tmp_path):
     cfg = composed(f"method={method}", "dataset=ml-latest-small", "method.iterations=10")
     outcome = execute_job(cfg, tmp_path, overrides=[])
-    assert outcome["status"] == "done", outcome.get("error")
-    m = read_record(Path(outcome["record"]))["metrics"]
+    assert outcome.state == "done", outcome.record.error
+    m = outcome.record.metrics
     assert m["item_prec"] > 0.002  # random is ~0.0008 (k = 58 of ~5,700 items)

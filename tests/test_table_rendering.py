@@ -98,7 +98,7 @@ def test_cells_sharing_a_config_run_once():
         for r in (row_a, row_b)
     ]
     jobs = tables.jobs_to_run(cells)
-    assert sorted(j[0][-1] for j in jobs) == ["seed=0", "seed=1"]
+    assert sorted(job[-1] for job in jobs) == ["seed=0", "seed=1"]
 
 
 def test_duplicate_row_names_are_rejected(tmp_path):

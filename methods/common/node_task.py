@@ -2,8 +2,9 @@
 to train and test on, and optional structural groups (Cold Brew's head / tail / isolation).
 
 ``split.rule: none`` keeps the dataset's own split and graph. A structural rule (``paper`` or
-``repo``, see ``iclr.methods.coldbrew.splits``) removes every edge of the isolated nodes from the
-graph used for training *and* testing, and evaluates on every node outside train ∪ validation:
+``repo``, built by the split config's ``builder``, e.g. Cold Brew's) removes every edge of the
+isolated nodes from the graph used for training *and* testing, and evaluates on every node
+outside train ∪ validation:
 ``test_acc`` is the accuracy over those nodes and ``acc_<group>`` over those of each group.
 Train and validation nodes are the dataset's public ones (``split.labels: public``) or, as in
 the official Cold Brew code, the first ``train_nodes`` nodes with the next ``val_nodes`` for
@@ -12,6 +13,7 @@ validation (``split.labels: first``).
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,7 @@ import torch
 
 from iclr.data import load_dataset
 from iclr.methods.baselines.sparse import as_csr, propagation_matrix
-from iclr.methods.coldbrew.fcr import homophily
+from iclr.methods.common.graph_stats import homophily
 from iclr.methods.common.metrics import accuracy
 
 
@@ -93,8 +95,10 @@ def load_node_task(cfg: Any, sparse_features: bool = True) -> NodeTask:
     if rule == "none":
         return NodeTask(x, data.y, data.edge_index, data.num_classes, masks, stats=stats)
 
-    from iclr.methods.coldbrew.splits import make_split
-
+    # The rule's implementation is named by the split config (a paper's own module), so this
+    # shared helper never imports a paper package.
+    module_name, _, function = str(split.builder).partition(":")
+    make_split = getattr(importlib.import_module(module_name), function)
     structural = make_split(
         rule,
         data.edge_index,

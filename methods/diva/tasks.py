@@ -121,8 +121,8 @@ def image_task(cfg: Any, data: Any) -> FeatureTask:
 
 def sick_task(cfg: Any, splits: dict[str, Any]) -> FeatureTask:
     """SICK entailment on all-MiniLM-L6-v2 pair features (embeddings cached in the data root)."""
-    from iclr.data.sick import ENTAILMENT_LABELS
     from iclr.methods.common.text_embeddings import embed_texts
+    from iclr.methods.diva.sick import ENTAILMENT_LABELS
 
     limit = cfg.dataset.get("max_pairs")
     frames = {

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iclr.data.domain_graph import DomainGraphData
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData
 
 
 @dataclass

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iclr.data.domain_graph import DomainGraphData
 from iclr.methods.grda.batches import DomainTensors
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData
 
 
 def per_domain_scores(out: Tensor, y: Tensor, domain: Tensor, num_domains: int) -> np.ndarray:

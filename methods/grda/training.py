@@ -22,11 +22,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from iclr.data import load_dataset
-from iclr.data.domain_graph import DomainGraphData
 from iclr.methods.common.history import History
 from iclr.methods.common.progress import epoch_progress
 from iclr.methods.grda.adversary import AdversaryFactory
 from iclr.methods.grda.batches import DomainTensors
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData
 from iclr.methods.grda.domain_input import DomainInput
 from iclr.methods.grda.evaluation import evaluate, summarise
 from iclr.methods.grda.networks import Encoder, Predictor, init_weights

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from iclr.data.domain_graph import DomainGraphData, zscore
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData, zscore
 
 WINDOW, HORIZON = 6, 6
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from iclr.data.citeseer_tag import TextGraph, node_data, undirected_edges
+from iclr.methods.giant_xrt.citeseer_tag import TextGraph, node_data, undirected_edges
 
 
 def read_text_graph(folder: Path) -> tuple[TextGraph, dict[str, np.ndarray]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from iclr.data.domain_graph import DomainGraphData, zscore
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData, zscore
 
 
 def _read_pickle(path: Path) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from iclr.data.domain_graph import DomainGraphData, zscore
+from iclr.methods.grda.datasets.domain_graph import DomainGraphData, zscore
 
 
 def grid_graph(rows: int, cols: int) -> np.ndarray:
