@@ -48,9 +48,7 @@ def cell_key(config: dict[str, Any]) -> str:
 def _without(node: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     # nested method configs (e.g. GIANT-XRT's downstream classifier) carry metadata too
     return {
-        k: _without(v, keys) if isinstance(v, dict) else v
-        for k, v in node.items()
-        if k not in keys
+        k: _without(v, keys) if isinstance(v, dict) else v for k, v in node.items() if k not in keys
     }
 
 

@@ -326,10 +326,8 @@ def run_jobs(spec: TableSpec, jobs: list[list[str]], common: list[str]) -> list[
     """Run the jobs through the Hydra launcher that ``common`` selects (basic by default;
     ``hydra/launcher=joblib`` or ``hardware=slurm`` like a sweep); return their outcomes."""
     from iclr.cli.hydra_app import launch_jobs
-    from iclr.cli.locations import output_dir
+    from iclr.cli.locations import data_dir, mirror_dir, output_dir
     from iclr.cli.summary import read_outcomes
-
-    from iclr.cli.locations import data_dir, mirror_dir
 
     stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f")
     sweep_dir = output_dir() / "sweeps" / f"{stamp}-table-{_slug(spec.name)}"

@@ -21,7 +21,7 @@ METHODS = sorted(registry.methods())
 
 
 def test_method_list_is_built_from_the_method_configs():
-    assert METHODS == group_choices("method")
+    assert group_choices("method") == METHODS
     for entry in registry.methods().values():
         assert entry.entrypoint.startswith(f"iclr.methods.{entry.paper}.") or entry.paper in {
             "baseline"
