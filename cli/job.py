@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import platform
 import subprocess
 import time
@@ -18,6 +19,7 @@ from iclr.cli import records, resolvers  # noqa: F401  (resolvers: ${iclr_min:..
 from iclr.cli.errors import UserError
 
 OUTCOME_FILE = "job.json"
+log = logging.getLogger("iclr")
 _VERSIONED = ("iclr", "torch", "torch-geometric", "hydra-core", "omegaconf", "numpy")
 
 
@@ -86,7 +88,7 @@ def execute_job(
     failing method writes a failed record plus its traceback and does not raise; Ctrl-C
     propagates and leaves no record.
     """
-    from iclr.methods.registry import get_method, load_entrypoint
+    from iclr.methods.registry import get_method
 
     config = resolve_config(cfg)
     method, dataset, seed = config["method"]["name"], config["dataset"]["name"], config["seed"]
@@ -97,14 +99,42 @@ def execute_job(
     path = records.record_path(results_dir, method, dataset, key, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    previous = None if force else records.read_record(path)
-    if previous is not None and previous.ok and not (rerun_stale and previous.stale(code)):
-        outcome = records.Outcome(
-            "cached", previous, str(path), str(out_dir), stale=previous.stale(code)
-        )
-        _write_outcome(out_dir, outcome)
-        return outcome
+    # One process per (cell, seed): a second identical sweep waits here, then finds the record.
+    with records.record_lock(path):
+        previous = None if force else _previous(path)
+        if previous is not None and previous.ok and not (rerun_stale and previous.stale(code)):
+            outcome = records.Outcome(
+                "cached", previous, str(path), str(out_dir), stale=previous.stale(code)
+            )
+            _write_outcome(out_dir, outcome)
+            return outcome
+        return _run(cfg, config, entry.name, path, out_dir, overrides, code, key)
 
+
+def _previous(path: Path) -> records.Record | None:
+    if not path.is_file():
+        return None
+    try:
+        return records.load_record(path)
+    except records.RecordError as exc:
+        log.warning("overwriting unreadable record %s (%s)", path, exc)
+        return None
+
+
+def _run(
+    cfg: DictConfig,
+    config: dict[str, Any],
+    method: str,
+    path: Path,
+    out_dir: Path,
+    overrides: list[str],
+    code: str,
+    key: str,
+) -> records.Outcome:
+    from iclr.methods.registry import get_method, load_entrypoint
+
+    entry = get_method(method)
+    dataset, seed = config["dataset"]["name"], config["seed"]
     record = records.Record(
         method=method,
         dataset=dataset,
@@ -123,6 +153,7 @@ def execute_job(
         versions=_versions(),
         **git_state(),
     )
+    log.info("%s on %s, seed %s (cell %s): started in %s", method, dataset, seed, key, out_dir)
     start = time.perf_counter()
     try:
         from iclr.methods.common.runtime import setup_torch
@@ -133,15 +164,52 @@ def execute_job(
     except Exception as exc:  # a failing job must not stop the sweep
         trace = traceback.format_exc()
         trace_path = path.with_suffix(".traceback.txt")
-        records.write_atomic(trace_path, trace)
         (out_dir / "traceback.txt").write_text(trace)
+        try:
+            records.write_atomic(trace_path, trace)
+        except OSError:
+            trace_path = out_dir / "traceback.txt"
         record.status, record.error, record.traceback = "failed", _one_line(exc), str(trace_path)
     record.runtime_s = round(time.perf_counter() - start, 3)
     record.finished_at, record.config = _now(), config
-    records.write_record(path, record)
+    if record.ok and (out_dir / "history.csv").is_file():
+        _plot_curves(out_dir, record)
+    try:
+        records.write_record(path, record)
+    except OSError as exc:
+        # the store went away during the run: the finished work stays in the run folder
+        kept = out_dir / "record.json"
+        records.write_atomic(kept, record.to_json())
+        raise UserError(
+            f"could not write the record to {path} ({exc.strerror}); its metrics are kept in"
+            f" {kept}: copy it there once the results folder is writable"
+        ) from None
+    value = record.value
+    log.info(
+        "%s: %s%s in %.1f s; record %s",
+        record.status,
+        record.main_metric,
+        f" = {value:.4f}" if value is not None else " missing",
+        record.runtime_s,
+        path,
+    )
     outcome = records.Outcome("done" if record.ok else "failed", record, str(path), str(out_dir))
     _write_outcome(out_dir, outcome)
     return outcome
+
+
+def _plot_curves(out_dir: Path, record: records.Record) -> None:
+    """Every training run gets its learning curves beside ``history.csv`` (unless the method
+    drew its own); a plotting failure never fails the run."""
+    target = out_dir / "learning_curves.png"
+    if target.exists():
+        return
+    try:
+        from iclr.methods.common.curves import plot_history
+
+        plot_history(out_dir / "history.csv", target, record.metrics.get("best_epoch"))
+    except Exception as exc:  # matplotlib missing or an odd history: keep the run
+        log.warning("no learning-curve plot: %s", exc)
 
 
 def _write_outcome(out_dir: Path, outcome: records.Outcome) -> None:

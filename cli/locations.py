@@ -37,3 +37,25 @@ def mirror_dir() -> Path | None:
 def offline() -> bool:
     """True when downloads are forbidden (``ICLR_OFFLINE=1``): tests and CI set it."""
     return os.environ.get("ICLR_OFFLINE", "").lower() in {"1", "true", "yes"}
+
+
+def check_writable(folder: Path) -> None:
+    """Raise a one-line ``UserError`` unless ``folder`` exists as a writable folder or can be
+    created (checked before any job runs, so finished work is never lost to a bad path)."""
+    import os
+
+    from iclr.cli.errors import UserError
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(
+            f"output folder {folder} lies under {existing}, which is a file; set ICLR_OUTPUT_DIR"
+            " or paths.output_dir to a folder"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(
+            f"output folder {folder} is not writable ({existing} is read-only); set"
+            " ICLR_OUTPUT_DIR or paths.output_dir to a writable folder"
+        )

@@ -128,15 +128,27 @@ def run(
     Overrides are Hydra's: sweeps (method=gcn,mlp  seed=range(0,5)) need -m; --cfg job prints the
     composed config; hydra/launcher=joblib runs a sweep in parallel.
     """
+    import shutil
+
     from iclr.cli.hydra_app import launch
-    from iclr.cli.overrides import expand, for_sweep, validate
+    from iclr.cli.overrides import expand, expand_globs, for_sweep, preflight, validate
     from iclr.cli.summary import print_single, print_sweep, read_outcomes
 
     overrides, flags = _split_args(list(ctx.args))
     no_run = any(f in _NO_RUN_FLAGS for f in flags)
-    if "--hydra-help" not in flags:
+    if flags in (["--info"], ["-i"]) and not any(
+        o.startswith(("method=", "dataset=")) for o in overrides
+    ):
+        # Hydra's full --info composes a job config, which needs a method and a dataset
+        launch(["--info", "plugins", *overrides])
+        typer.echo("(add method=NAME dataset=NAME for the search path, defaults and config)")
+        return
+    if not (no_run and not any(o.startswith(("method=", "dataset=")) for o in overrides)):
+        # bare `iclr run --info` / `--hydra-help` need no job; everything else is checked first
+        overrides = expand_globs(overrides)
         plan = expand(overrides, multirun)
         validate(plan)
+        preflight(overrides, multirun)
     if force:
         overrides.append("runner.force=true")
     if rerun_stale:
@@ -160,8 +172,12 @@ def run(
     else:
         if not outcomes:
             fail(f"the job wrote no outcome in {folder}; see the log there", 1)
-        print_single(outcomes[0][1])
-        failed = outcomes[0][1].state == "failed"
+        outcome = outcomes[0][1]
+        if outcome.state == "cached":
+            # nothing ran: point at the run that made the record, leave no empty folder behind
+            shutil.rmtree(folder, ignore_errors=True)
+        print_single(outcome)
+        failed = outcome.state == "failed"
     if failed:
         raise typer.Exit(1)
 
@@ -271,6 +287,9 @@ def results(
         for _, r in iter_records(root, warn=lambda m: typer.echo(f"warning: {m}", err=True))
         if (not method or r.method in method) and (not dataset or r.dataset in dataset)
     ]
+    if metric and found and not any(metric in r.metrics for r in found):
+        known = sorted({m for r in found for m in r.metrics})
+        raise UserError(f"no record has metric '{metric}'; these have: {', '.join(known)}")
     current = {n: code_version(e.entrypoint) for n, e in methods().items()}
     rows = summarise(found, metric, current)
     if not rows:
@@ -403,6 +422,7 @@ def table(
     if not chosen:
         raise UserError("--seeds is empty; give e.g. --seeds 0,1,2 or leave it out")
     cells = tables.plan(spec, chosen, tuple(extra or ()))
+    _report_unavailable(cells)
     if plan_only:
         emit(tables.plan_grid(cells, spec, len(chosen)), fmt)
         return
@@ -449,6 +469,19 @@ def table(
         raise typer.Exit(1)
 
 
+def _report_unavailable(cells: list) -> None:
+    """Once per dataset: why its cells will not run and how to get the data."""
+    from iclr.cli import locations
+    from iclr.data.registry import get_source
+    from iclr.data.store import how_to_get
+
+    names = sorted({c.dataset for c in cells if c.dataset and not c.runnable})
+    for name in names:
+        source = get_source(name)
+        target = locations.data_dir() / source.folder
+        typer.echo(f"not available offline: {how_to_get(source, target)}", err=True)
+
+
 # Overrides after a table name that choose where jobs run; none of them enters a cell key.
 _LAUNCH_KEYS = ("hardware", "hydra/launcher", "hydra.launcher", "hydra.sweep.dir")
 
@@ -482,10 +515,13 @@ def data_fetch(name: str = typer.Argument(..., help="Dataset name (iclr data lis
     """Copy a dataset from the mirror, or download it from its official source; check it."""
     from iclr.cli import locations
     from iclr.data.registry import get_source
-    from iclr.data.store import ensure_local
+    from iclr.data.store import repair
 
-    folder = ensure_local(get_source(name), locations.data_dir(), locations.mirror_dir())
-    typer.echo(f"{name}: ready in {folder}")
+    source = get_source(name)
+    repaired = repair(source, locations.data_dir(), locations.mirror_dir())
+    for path in repaired:
+        typer.echo(f"{name}: repaired {path}")
+    typer.echo(f"{name}: ready in {locations.data_dir() / source.folder}")
 
 
 @data_app.command("verify")
@@ -495,11 +531,11 @@ def data_verify(name: str = typer.Argument(..., help="Dataset name (iclr data li
     from iclr.cli import locations
     from iclr.cli.render import Grid, emit
     from iclr.data.registry import get_source
-    from iclr.data.store import check_files
+    from iclr.data.store import check_files, check_generated
 
     source = get_source(name)
     folder = locations.data_dir() / source.folder
-    states = check_files(source, folder, use_stamp=False)
+    states = check_files(source, folder, use_stamp=False) + check_generated(source, folder)
     emit(
         Grid(
             ["file", "state", "detail"],
@@ -508,7 +544,7 @@ def data_verify(name: str = typer.Argument(..., help="Dataset name (iclr data li
         ),
         "rich",
     )
-    bad = [s for s in states if s.state in {"missing", "corrupt"}]
+    bad = [s for s in states if s.state == "corrupt" or (s.state == "missing" and not s.detail)]
     if bad:
         fail(f"{len(bad)} file(s) missing or corrupt; run `iclr data fetch {name}`", 1)
 

@@ -7,6 +7,7 @@ Unknown or missing method/dataset, a value of the wrong type, an unknown key or 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -85,7 +86,7 @@ def _key(override: str) -> str:
 
 def _is_group(key: str) -> bool:
     # ``group@package=option`` (e.g. ``backbone@dataset.backbone=cnn``) selects a config group.
-    return key in GROUPS or "/" in key or "@" in key or key == "method_dataset"
+    return key in GROUPS or "/" in key or "@" in key or key in {"method_dataset", "method_profile"}
 
 
 def _type_error(key: str, default: object, value: object) -> str | None:
@@ -125,13 +126,40 @@ def validate(plan: Plan) -> None:
     from iclr.cli.compose import composer
 
     seen: set[tuple[str, ...]] = set()
+    datasets: set[tuple[str, str, str]] = set()
     with composer() as compose:
         for job in plan.jobs:
+            for override in job:
+                if _key(override) == "seed":
+                    check_seed(override.split("=", 1)[1])
             own = tuple(o for o in job if not _key(o).startswith("hydra") and _key(o) != "seed")
             if own in seen:
                 continue
             seen.add(own)
-            check_job(list(own), compose)
+            cfg = check_job(list(own), compose)
+            datasets.add((cfg.dataset.name, cfg.paths.data_dir, str(cfg.paths.mirror or "")))
+    for name, data_dir, mirror in sorted(datasets):
+        check_data(name, Path(data_dir), Path(mirror) if mirror else None)
+
+
+def check_seed(text: str) -> None:
+    """A seed is a non-negative integer (it names a record file: ``seed=<s>.json``)."""
+    if not text.isdigit():
+        raise UserError(f"seed={text}: must be an integer ≥ 0 (e.g. seed=3, seed='range(0,5)')")
+
+
+def check_data(name: str, data_dir: Path, mirror: Path | None) -> None:
+    """Fail before any job when a dataset can be had from nowhere (no data root copy, no
+    mirror, offline or unreachable source), saying how to get it."""
+    from iclr.cli.errors import DataUnavailableError
+    from iclr.data.registry import get_source
+    from iclr.data.store import availability, how_to_get
+
+    source = get_source(name)
+    if availability(source, data_dir, mirror) == "unavailable":
+        raise DataUnavailableError(
+            f"not available offline: {how_to_get(source, data_dir / source.folder)}"
+        )
 
 
 def check_pairing(cfg: DictConfig) -> None:
@@ -171,6 +199,9 @@ def check_job(overrides: list[str], compose) -> DictConfig:
         OmegaConf.to_container(cfg, resolve=True)
     except Exception as exc:  # Hydra and OmegaConf raise many types; all are user input errors here
         raise UserError(f"bad override: {_first_line(exc)}") from None
+    from iclr.cli import schema
+
+    schema.check(cfg)
     check_pairing(cfg)
     groups = [o for o in overrides if _is_group(_key(o))]
     defaults = compose(groups)
@@ -182,3 +213,80 @@ def check_job(overrides: list[str], compose) -> DictConfig:
         if problem:
             raise UserError(problem)
     return cfg
+
+
+def expand_globs(overrides: list[str]) -> list[str]:
+    """``group=glob(pattern)`` as the explicit list of matching options (``method=gcn,gcn_se``):
+    Hydra expands glob() only inside its own sweeper, so our pre-flight expands it first."""
+    from hydra._internal.grammar.utils import escape_special_characters
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+    from hydra.errors import HydraException
+
+    out = []
+    for text in overrides:
+        try:
+            (parsed,) = OverridesParser.create().parse_overrides([text])
+        except HydraException:
+            out.append(text)  # expand() reports the parse error with its one line
+            continue
+        value = parsed.value() if parsed.is_sweep_override() else None
+        if not isinstance(value, Glob):
+            out.append(text)
+            continue
+        key = parsed.key_or_group
+        if key not in GROUPS:
+            raise UserError(
+                f"glob() selects config-group options (e.g. method=glob(g*)), not {key}"
+            )
+        matched = value.filter(group_choices(key))
+        if not matched:
+            raise UserError(
+                f"{text} matches no {key}; choose among: {', '.join(group_choices(key))}"
+            )
+        out.append(f"{key}={','.join(escape_special_characters(m) for m in matched)}")
+    return out
+
+
+_LAUNCHER_PLUGINS = {
+    "joblib": ("hydra_plugins.hydra_joblib_launcher", "iclr[joblib]"),
+    "submitit_local": ("hydra_plugins.hydra_submitit_launcher", "iclr[slurm]"),
+    "submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "iclr[slurm]"),
+}
+
+
+def preflight(overrides: list[str], multirun: bool) -> None:
+    """What must hold before Hydra starts: the launcher's plugin is installed (Slurm only for
+    sweeps), a GPU exists when the hardware asks for one, and the output folder is writable."""
+    import importlib.util
+
+    from iclr.cli import locations
+
+    values: dict[str, list[str]] = {}
+    for override in overrides:
+        key, _, value = override.partition("=")
+        values.setdefault(key.lstrip("+"), []).extend(value.split(","))
+    hardware = values.get("hardware", ["cpu"])
+    launchers = values.get("hydra/launcher", [])
+    if "slurm" in hardware:
+        if not multirun:
+            raise UserError(
+                "hardware=slurm submits sweeps: add -m (iclr run -m hardware=slurm ...)"
+            )
+        launchers.append("submitit_slurm")
+    for launcher in launchers:
+        module, extra = _LAUNCHER_PLUGINS.get(launcher, (None, None))
+        if module is not None and importlib.util.find_spec(module) is None:
+            raise UserError(
+                f"hydra/launcher={launcher} needs its Hydra plugin: pip install '{extra}'"
+            )
+    if "gpu" in hardware:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(
+                "hardware=gpu but torch sees no GPU on this machine; use hardware=cpu or"
+                " hardware=auto (CUDA when available)"
+            )
+    output = values.get("paths.output_dir")
+    locations.check_writable(Path(output[0]).resolve() if output else locations.output_dir())

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -176,6 +177,31 @@ class Outcome:
             raw["run_dir"],
             bool(raw.get("stale")),
         )
+
+
+@contextmanager
+def record_lock(path: Path) -> Iterator[None]:
+    """Hold the lock beside a record while its job runs: a second process asking for the same
+    (cell, seed) waits, then finds the record. Fails with one line when the store is not
+    writable, before any training."""
+    import fcntl
+
+    from iclr.cli.errors import UserError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.with_name(f".{path.name}.lock").open("w")
+    except OSError as exc:
+        raise UserError(
+            f"the results folder {path.parent} is not writable ({exc.strerror}); set"
+            " ICLR_OUTPUT_DIR or paths.output_dir to a writable folder"
+        ) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def record_path(results_dir: Path, method: str, dataset: str, key: str, seed: int) -> Path:

@@ -96,6 +96,12 @@ def to_rich(grid: Grid):
 def emit(grid: Grid, fmt: str) -> None:
     """Print ``grid`` to stdout in format ``fmt`` (one of ``FORMATS``)."""
     if fmt == "rich":
+        import sys
+
+        if not sys.stdout.isatty():
+            # piped or captured: plain Markdown, never cut to a terminal width
+            print(to_markdown(grid), end="")
+            return
         from rich.console import Console
 
         Console().print(to_rich(grid))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def print_single(outcome: Outcome) -> None:
     """Panel for one job: metric with its selection rule, runtime, run folder and record."""
     from rich.console import Console
     from rich.panel import Panel
+    from rich.text import Text
 
     record = outcome.record
     colour = {"done": "green", "cached": "cyan", "failed": "red"}[outcome.state]
@@ -67,8 +69,14 @@ def print_single(outcome: Outcome) -> None:
             lines.append("  ".join(shown))
     if record.runtime_s is not None:
         lines.append(f"runtime {record.runtime_s:.1f} s")
-    lines.append(f"run folder {outcome.run_dir}")
+    if outcome.state == "cached":
+        lines.append(f"run folder {record.run_dir} (the run that made the record)")
+    else:
+        lines.append(f"run folder {outcome.run_dir}")
     lines.append(f"record {outcome.record_path}")
+    if not sys.stdout.isatty():  # piped or logged: plain lines, never wrapped into a box
+        print("\n".join(Text.from_markup(line).plain for line in lines))
+        return
     Console().print(Panel("\n".join(lines), title="iclr run", expand=False))
 
 
@@ -89,7 +97,6 @@ def print_sweep(outcomes: list[tuple[int, Outcome]], expected: int, fmt: str = "
             _state(o),
             _value(o),
             f"{o.record.runtime_s:.1f}" if o.record.runtime_s is not None else "",
-            o.record.error or "",
         ]
         for num, o in outcomes
     ]
@@ -100,13 +107,9 @@ def print_sweep(outcomes: list[tuple[int, Outcome]], expected: int, fmt: str = "
         f"{counts['failed']} failed" + (f" ({missing} left no outcome)" if missing else "")
     )
     metric = outcomes[0][1].record.main_metric if outcomes else "metric"
-    headers = ["#", "method", "dataset", "seed", "setting", "status", metric, "time (s)", "error"]
-    # Drop the optional columns (setting, error) when no job fills them.
-    keep = [
-        i
-        for i, h in enumerate(headers)
-        if h not in ("setting", "error") or any(row[i] for row in rows)
-    ]
+    headers = ["#", "method", "dataset", "seed", "setting", "status", metric, "time (s)"]
+    # Drop the optional setting column when no job fills it.
+    keep = [i for i, h in enumerate(headers) if h != "setting" or any(row[i] for row in rows)]
     grid = Grid(
         [headers[i] for i in keep],
         [[row[i] for i in keep] for row in rows],
@@ -115,4 +118,16 @@ def print_sweep(outcomes: list[tuple[int, Outcome]], expected: int, fmt: str = "
         right_align={keep.index(i) for i in (0, 3, 6, 7)},
     )
     emit(grid, fmt)
+    # Errors below the table, whole: a narrow terminal or a pipe must not cut them.
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, soft_wrap=True)
+    for num, o in outcomes:
+        if o.state == "failed":
+            where = " ".join(filter(None, [setting(o.record.overrides), f"seed={o.record.seed}"]))
+            console.print(
+                f"[red]failed #{num}[/] {o.record.method}/{o.record.dataset} {escape(where)}:"
+                f" {escape(o.record.error or '')}"
+            )
     return counts

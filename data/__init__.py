@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from iclr.cli.errors import DataCorruptError
 from iclr.data.registry import get_source, load_function
-from iclr.data.store import ensure_local
+from iclr.data.store import check_generated, ensure_local, record_generated
 
 
 @contextmanager
@@ -31,4 +32,16 @@ def load_dataset(dataset_cfg: Any, data_dir: str | Path, mirror: str | Path | No
     root = Path(data_dir)
     with dataset_lock(root, source.name):
         folder = ensure_local(source, root, Path(mirror) if mirror else None)
-        return load_function(source)(dataset_cfg, folder)
+        try:
+            data = load_function(source)(dataset_cfg, folder)
+        except Exception as exc:
+            bad = [s.path for s in check_generated(source, folder) if s.state == "corrupt"]
+            if not bad:
+                raise
+            raise DataCorruptError(
+                f"dataset '{source.name}': loading failed ({type(exc).__name__}) because the"
+                f" cache file {folder / bad[0]} is corrupt; run `iclr data fetch {source.name}`"
+                " to repair it"
+            ) from None
+        record_generated(source, folder)
+        return data

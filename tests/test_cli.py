@@ -69,16 +69,20 @@ def test_seed_range_sweep(cli, iclr_env):
 
 @needs_planetoid
 def test_failing_job_is_recorded_and_sweep_continues(cli, iclr_env):
-    code, out, err = cli("run", "-m", "method=gcn", "dataset=cora", "method.layers=0,2", FAST)
+    # an option the pre-flight cannot judge (a string) fails inside its job only
+    args = ("run", "-m", "method=gcn", "dataset=cora", "method.architecture=nope,gcn", FAST)
+    code, out, err = cli(*args)
     assert code == 1
     assert "2 jobs: 1 done, 0 cached, 1 failed" in out
-    by_layers = {r["config"]["method"]["layers"]: r for r in records(iclr_env)}
-    assert by_layers[2]["status"] == "ok"
-    failed = by_layers[0]
-    assert failed["status"] == "failed" and "layers must be >= 1" in failed["error"]
+    by_arch = {r["config"]["method"]["architecture"]: r for r in records(iclr_env)}
+    assert by_arch["gcn"]["status"] == "ok"
+    failed = by_arch["nope"]
+    assert failed["status"] == "failed" and "unknown architecture 'nope'" in failed["error"]
     assert "Traceback" in Path(failed["traceback"]).read_text()
+    # the error is listed whole below the table, with the override that caused it
+    assert "failed #0 gcn/cora method.architecture=nope" in err and "unknown architecture" in err
     # a failed record is not "done": the next run retries it
-    code, out, _ = cli("run", "-m", "method=gcn", "dataset=cora", "method.layers=0,2", FAST)
+    code, out, _ = cli(*args)
     assert "1 cached, 1 failed" in out
 
 

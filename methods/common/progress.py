@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -11,6 +13,26 @@ from typing import Protocol
 
 class Advance(Protocol):
     def __call__(self, **metrics: float) -> None: ...
+
+
+LOG_EVERY_S = 10.0
+
+
+def _log_lines(total: int, description: str) -> Advance:
+    """Without a terminal: a log line every ``LOG_EVERY_S`` seconds (and at the end), so a log
+    file shows where a long job is."""
+    log = logging.getLogger("iclr")
+    state = {"done": 0, "last": time.monotonic()}
+
+    def advance(**metrics: float) -> None:
+        state["done"] += 1
+        now = time.monotonic()
+        if now - state["last"] >= LOG_EVERY_S or state["done"] == total:
+            state["last"] = now
+            info = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            log.info("%s: %d/%d %s", description, state["done"], total, info)
+
+    return advance
 
 
 def interactive() -> bool:
@@ -22,7 +44,7 @@ def interactive() -> bool:
 def epoch_progress(total: int, description: str, enabled: bool | None = None) -> Iterator[Advance]:
     """Yield ``advance(**metrics)``, to call once per epoch; shows a bar only when interactive."""
     if not (interactive() if enabled is None else enabled):
-        yield lambda **metrics: None
+        yield _log_lines(total, description)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
