@@ -109,15 +109,9 @@ def ensure_data(*names: str) -> Path:
 
 def compose(method: str, dataset: str, *overrides: str) -> Any:
     """The config ``iclr run method=M dataset=D [overrides]`` composes (Hydra section dropped)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from iclr.cli.compose import compose_config
 
-    from iclr.cli.locations import conf_dir
-
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return hydra_compose(
-            "config", overrides=[f"method={method}", f"dataset={dataset}", *overrides]
-        )
+    return compose_config([f"method={method}", f"dataset={dataset}", *overrides])
 
 
 @dataclass

@@ -412,6 +412,9 @@ def table(
             f"'{bad[0]}' would change results: give cell settings with --set; trailing"
             f" overrides only choose where jobs run ({', '.join(_LAUNCH_KEYS)})"
         )
+    from iclr.cli.overrides import preflight
+
+    preflight(launch_overrides, multirun=True)
     spec = tables.load_spec(name)
     if profile is not None:
         spec = tables.with_profile(spec, profile)

@@ -6,8 +6,6 @@ import itertools
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from iclr.cli.locations import conf_dir
@@ -19,10 +17,10 @@ from iclr.methods.registry import methods
 
 @pytest.fixture
 def composer():
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        yield lambda overrides: compose(config_name="config", overrides=overrides)
-    GlobalHydra.instance().clear()
+    from iclr.cli.compose import composer as open_composer
+
+    with open_composer() as compose:
+        yield compose
 
 
 def test_method_registry_matches_conf():
@@ -69,13 +67,13 @@ def test_paths_follow_environment(composer, monkeypatch, tmp_path):
     assert cfg.paths.mirror is None
 
 
-def test_every_table_spec_loads_and_its_cells_compose(composer):
+def test_every_table_spec_plans_with_its_profile():
+    # plan() composes every cell with the spec's profile and checks method × dataset family
+    # and the profile's existence for each method, as `iclr table` does before running
+    from iclr.cli.tables import plan
+
     assert table_names(), "no table specs under conf/tables"
-    cells = set()  # rows that read other metrics of the same runs compose once
     for name in table_names():
         spec = load_spec(name)
-        for row, col in itertools.product(spec.rows, spec.cols):
-            if not row.derived:
-                cells.add((*spec.overrides, *row.overrides, *col.overrides))
-    for overrides in cells:
-        composer(list(overrides))
+        cells = plan(spec, spec.seeds[:1])
+        assert all(c.profile_label for c in cells if not c.row.derived), name
