@@ -418,6 +418,8 @@ def table(
     spec = tables.load_spec(name)
     if profile is not None:
         spec = tables.with_profile(spec, profile)
+    if seeds is not None and not seeds.strip():
+        raise UserError("--seeds is empty; give e.g. --seeds 0,1,2 or leave it out")
     try:
         chosen = [int(s) for s in seeds.split(",")] if seeds is not None else spec.seeds
     except ValueError:

@@ -199,10 +199,6 @@ def check_job(overrides: list[str], compose) -> DictConfig:
         OmegaConf.to_container(cfg, resolve=True)
     except Exception as exc:  # Hydra and OmegaConf raise many types; all are user input errors here
         raise UserError(f"bad override: {_first_line(exc)}") from None
-    from iclr.cli import schema
-
-    schema.check(cfg)
-    check_pairing(cfg)
     groups = [o for o in overrides if _is_group(_key(o))]
     defaults = compose(groups)
     for override in overrides:
@@ -212,6 +208,10 @@ def check_job(overrides: list[str], compose) -> DictConfig:
         problem = _type_error(key, OmegaConf.select(defaults, key), OmegaConf.select(cfg, key))
         if problem:
             raise UserError(problem)
+    from iclr.cli import schema
+
+    schema.check(cfg)
+    check_pairing(cfg)
     return cfg
 
 

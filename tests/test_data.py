@@ -63,9 +63,11 @@ def test_unknown_dataset_lists_choices():
 
 
 def test_run_on_missing_dataset_fails_with_one_line(cli, iclr_env):
-    code, out, _ = cli("run", "method=gcn", "dataset=pubmed")
-    assert code == 1
-    assert "dataset 'pubmed' is not in the data root" in out
+    # found before any job runs: exit 2, one line, how to get it, nothing stored
+    code, _, err = cli("run", "method=gcn", "dataset=pubmed")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "not available offline: dataset 'pubmed' is not in the data root" in err
+    assert not (iclr_env / "results").exists()
 
 
 @needs_planetoid

@@ -104,4 +104,4 @@ def test_diva_table_specs_parse_with_distinct_rows(table):
     spec = load_spec(f"diva/{table}")
     names = [row.name for row in spec.rows]
     assert len(set(names)) == len(names)  # a YAML comma in a flow-style name would merge rows
-    assert spec.label and "different datasets" in spec.label
+    assert spec.note and "different datasets" in spec.note
