@@ -194,13 +194,12 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
     before anything runs (method × dataset family, profile), so a bad table fails at once.
     """
     from iclr.cli.compose import composer
-    from iclr.cli.job import resolve_config
-    from iclr.cli.overrides import check_pairing
     from iclr.data.registry import get_source
     from iclr.data.store import availability
     from iclr.methods.registry import get_method
 
     cells = []
+    composed: dict[tuple[str, ...], dict] = {}  # rows reading other metrics of the same runs
     with composer() as compose:
         for row in spec.rows:
             for col in spec.cols:
@@ -209,19 +208,9 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
                     continue
                 overrides = [f"profile={spec.profile}", *spec.overrides]
                 overrides += [*row.overrides, *col.overrides, *extra]
-                try:
-                    cfg = compose(overrides)
-                    check_pairing(cfg)
-                except UserError as exc:
-                    raise UserError(
-                        f"table {spec.name}, cell ({row.name}, {col.name}): {exc}"
-                    ) from None
-                except Exception as exc:
-                    raise UserError(
-                        f"table {spec.name}, cell ({row.name}, {col.name}): "
-                        f"{str(exc).splitlines()[0]}"
-                    ) from None
-                config = resolve_config(cfg)
+                if tuple(overrides) not in composed:
+                    composed[tuple(overrides)] = _compose_cell(spec, row, col, overrides, compose)
+                config = composed[tuple(overrides)]
                 cell = Cell(
                     row,
                     col,
@@ -258,6 +247,22 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
         ):
             cell.availability = "unavailable"
     return cells
+
+
+def _compose_cell(spec: TableSpec, row: Axis, col: Axis, overrides: list[str], compose) -> dict:
+    from iclr.cli.job import resolve_config
+    from iclr.cli.overrides import check_pairing
+
+    try:
+        cfg = compose(overrides)
+        check_pairing(cfg)
+    except UserError as exc:
+        raise UserError(f"table {spec.name}, cell ({row.name}, {col.name}): {exc}") from None
+    except Exception as exc:
+        raise UserError(
+            f"table {spec.name}, cell ({row.name}, {col.name}): {str(exc).splitlines()[0]}"
+        ) from None
+    return resolve_config(cfg)
 
 
 def cell_metric(row: Axis, col: Axis, default: str) -> str:
