@@ -28,7 +28,15 @@ SCHEMA = 2
 NOT_IN_CELL_KEY = ("seed", "hardware", "paths", "runner", "profile")
 # Descriptions, not settings: a method's metadata and a split's implementation pointer.
 METADATA = {
-    "method": ("entrypoint", "paper", "summary", "tasks", "smoke_dataset", "summary_metrics"),
+    "method": (
+        "entrypoint",
+        "paper",
+        "summary",
+        "tasks",
+        "smoke_dataset",
+        "summary_metrics",
+        "options",
+    ),
     "split": ("builder",),
 }
 # Shared code every method runs besides its own package (relative to the ``iclr`` package).

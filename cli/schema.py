@@ -1,6 +1,7 @@
 """Config schemas checked before any job runs: structured configs for the groups every job has
-(hardware, profile) and, for every method and dataset, the ranges of the hyperparameters that
-recur across papers, in one place.
+(hardware, profile); for every method and dataset, the ranges of the hyperparameters that recur
+across papers, in one place; and the allowed values a config declares for its string options
+(an ``options:`` block beside them).
 
 A bad value exits 2 with one line naming the key, the value and what is allowed, before data is
 loaded and before anything is written to the store.
@@ -77,6 +78,20 @@ def _walk(node: Any, prefix: str):
         yield prefix, node
 
 
+def _check_options(node: dict, prefix: str) -> None:
+    """A config node may declare ``options: {key: [allowed, ...]}`` for its string options (the
+    schema of its enums); every declared key's value must be one of them."""
+    for key, allowed in (node.get("options") or {}).items():
+        value = node.get(key)
+        if value not in allowed:
+            raise UserError(
+                f"{prefix}.{key}={value!r}: choose one of {', '.join(map(str, allowed))}"
+            )
+    for key, value in node.items():
+        if isinstance(value, dict) and key != "options":
+            _check_options(value, f"{prefix}.{key}")
+
+
 def check(cfg: DictConfig) -> None:
     """Check one composed job config against the schemas; raise a one-line ``UserError``."""
     seed = cfg.get("seed")
@@ -91,6 +106,7 @@ def check(cfg: DictConfig) -> None:
         raise UserError(f"hardware.threads={cfg.hardware.threads!r}: must be an integer ≥ 1")
     for group in ("method", "dataset"):
         container = OmegaConf.to_container(cfg[group], resolve=True)
+        _check_options(container, group)
         for path, value in _walk(container, group):
             rule = RANGES.get(path.rsplit(".", 1)[-1])
             if rule is not None and value is not None and not rule[0](value):

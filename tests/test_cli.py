@@ -68,19 +68,29 @@ def test_seed_range_sweep(cli, iclr_env):
 
 
 @needs_planetoid
-def test_failing_job_is_recorded_and_sweep_continues(cli, iclr_env):
-    # an option the pre-flight cannot judge (a string) fails inside its job only
-    args = ("run", "-m", "method=gcn", "dataset=cora", "method.architecture=nope,gcn", FAST)
+def test_failing_job_is_recorded_and_sweep_continues(cli, iclr_env, monkeypatch):
+    # a failure only the job can find (the pre-flight rejects every bad value it can judge)
+    import iclr.methods.baselines.node_classification as node_classification
+
+    real = node_classification.run
+
+    def run(cfg, out_dir, device):
+        if cfg.method.hidden == 17:
+            raise ValueError("hidden 17 is cursed")
+        return real(cfg, out_dir, device)
+
+    monkeypatch.setattr(node_classification, "run", run)
+    args = ("run", "-m", "method=gcn", "dataset=cora", "method.hidden=17,16", FAST)
     code, out, err = cli(*args)
     assert code == 1
     assert "2 jobs: 1 done, 0 cached, 1 failed" in out
-    by_arch = {r["config"]["method"]["architecture"]: r for r in records(iclr_env)}
-    assert by_arch["gcn"]["status"] == "ok"
-    failed = by_arch["nope"]
-    assert failed["status"] == "failed" and "unknown architecture 'nope'" in failed["error"]
+    by_hidden = {r["config"]["method"]["hidden"]: r for r in records(iclr_env)}
+    assert by_hidden[16]["status"] == "ok"
+    failed = by_hidden[17]
+    assert failed["status"] == "failed" and "hidden 17 is cursed" in failed["error"]
     assert "Traceback" in Path(failed["traceback"]).read_text()
     # the error is listed whole below the table, with the override that caused it
-    assert "failed #0 gcn/cora method.architecture=nope" in err and "unknown architecture" in err
+    assert "failed #0 gcn/cora method.hidden=17" in err and "hidden 17 is cursed" in err
     # a failed record is not "done": the next run retries it
     code, out, _ = cli(*args)
     assert "1 cached, 1 failed" in out

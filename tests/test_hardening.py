@@ -29,6 +29,7 @@ from iclr.cli.overrides import expand, expand_globs
         (["hardware.device=tpu"], "expected one of [cpu, cuda, auto]"),
         (["dataset=dg15"], "gcn does not take domain_adaptation datasets"),
         (["hardware=slurm"], "hardware=slurm submits sweeps: add -m"),
+        (["method.architecture=gcm"], "method.architecture='gcm': choose one of mlp, gcn, sage"),
     ],
 )
 def test_nonsense_values_exit_2_before_anything_is_written(cli, iclr_env, args, message):
