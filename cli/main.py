@@ -367,6 +367,9 @@ def table(
     plan_only: bool = typer.Option(
         False, "--plan", help="List cells and their state; run nothing."
     ),
+    no_run: bool = typer.Option(
+        False, "--no-run", help="Render from the records there are; run nothing missing."
+    ),
     seeds: str = typer.Option(None, "--seeds", help="Comma-separated seeds (default: the spec's)."),
     jobs: int = typer.Option(
         1, "--jobs", min=1, help="Parallel local jobs (Hydra's joblib launcher)."
@@ -434,7 +437,7 @@ def table(
     if force:
         for cell in cells:
             cell.missing_seeds = sorted(set(cell.missing_seeds) | set(cell.done_seeds))
-    todo = tables.jobs_to_run(cells, rerun_stale)
+    todo = [] if no_run else tables.jobs_to_run(cells, rerun_stale)
     if force or rerun_stale:
         launch_overrides.append("runner.force=true")
     if jobs > 1:
@@ -477,10 +480,13 @@ def table(
 def _report_unavailable(cells: list) -> None:
     """Once per dataset: why its cells will not run and how to get the data."""
     from iclr.cli import locations
+    from iclr.cli.tables import UNAVAILABLE
     from iclr.data.registry import get_source
     from iclr.data.store import how_to_get
 
-    names = sorted({c.dataset for c in cells if c.dataset and not c.runnable})
+    names = sorted(
+        {c.dataset for c in cells if c.dataset and not c.runnable and c.reason == UNAVAILABLE}
+    )
     for name in names:
         source = get_source(name)
         target = locations.data_dir() / source.folder

@@ -28,13 +28,16 @@ class Axis:
     """One row or column: a label, the overrides it adds and, optionally, its own metric.
 
     A derived row has no runs of its own: ``derived = (function, input row names)`` computes it
-    seed by seed from other rows of the same column (e.g. Cold Brew's FCR from GNN, MLP, LP).
+    seed by seed from other rows of the same column (e.g. FCR from GNN, MLP and LP rows). A row
+    or column that cannot run here says why in ``unavailable`` (e.g. "not run (one offline
+    model)"); its cells are planned and shown, never launched.
     """
 
     name: str
     overrides: tuple[str, ...] = ()
     metric: str | None = None
     derived: tuple[str, tuple[str, ...]] | None = None
+    unavailable: str | None = None
 
 
 @dataclass
@@ -101,6 +104,7 @@ def parse_spec(name: str, path: Path) -> TableSpec:
                     (i["derived"]["function"], tuple(i["derived"]["inputs"]))
                     if "derived" in i
                     else None,
+                    i.get("unavailable"),
                 )
                 for i in items
             ]
@@ -180,6 +184,7 @@ class Cell:
     values: dict[int, float] = field(default_factory=dict)
     stale_seeds: list[int] = field(default_factory=list)
     profile_label: str = ""
+    reason: str = UNAVAILABLE  # why an unavailable cell does not run
 
     @property
     def runnable(self) -> bool:
@@ -232,7 +237,12 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
                             cell.stale_seeds.append(seed)
                     else:
                         cell.missing_seeds.append(seed)
-                if cell.missing_seeds:
+                if row.unavailable or col.unavailable:
+                    cell.availability, cell.reason = (
+                        "unavailable",
+                        row.unavailable or col.unavailable,
+                    )
+                elif cell.missing_seeds:
                     mirror = config["paths"]["mirror"]
                     cell.availability = availability(
                         get_source(cell.dataset),
@@ -350,7 +360,7 @@ def status(cell: Cell, spec: TableSpec, n_seeds: int) -> str:
     when some of the cell's records were made by other code."""
     if cell.stat is None:
         if not cell.runnable:
-            return UNAVAILABLE
+            return cell.reason
         return f"failed ({cell.failed})" if cell.failed else "missing"
     paper = spec.paper_value(cell.row.name, cell.col.name)
     partial = f" ({cell.stat.n}/{n_seeds} seeds)" if cell.stat.n < n_seeds else ""
@@ -440,7 +450,7 @@ def plan_grid(cells: list[Cell], spec: TableSpec, n_seeds: int) -> Grid:
         elif not cell.missing_seeds:
             state = f"done {len(cell.done_seeds)}/{n_seeds}"
         elif not cell.runnable:
-            state = UNAVAILABLE
+            state = cell.reason
         else:
             state = (
                 f"to run {len(cell.missing_seeds)}/{n_seeds} (seeds "
@@ -469,7 +479,7 @@ def wide_grid(cells: list[Cell], spec: TableSpec, n_seeds: int, stamp: str) -> G
             cell = by_position[(row.name, col.name)]
             paper = spec.paper_value(row.name, col.name)
             if cell.stat is None:
-                ours = "n/a (data offline)" if not cell.runnable else "—"
+                ours = cell.reason if not cell.runnable else "—"
             else:
                 ours = f"{cell.stat.mean:.{d}f}"
                 if cell.stat.n > 1:

@@ -144,3 +144,25 @@ def test_records_made_by_other_code_are_stale_until_rerun(cli, iclr_env, tmp_pat
 def test_table_rejects_trailing_overrides_that_change_results(cli):
     code, _, err = cli("table", "baselines/planetoid", "method.epochs=3")
     assert code == 2 and "would change results" in err and "--set" in err
+
+
+@needs_planetoid
+def test_no_run_renders_from_records_and_unavailable_rows_say_why(
+    cli, iclr_env, tmp_path, monkeypatch
+):
+    import iclr.cli.tables as tables
+
+    conf = _tiny_table(tmp_path)
+    spec = conf / "tables" / "demo" / "tiny.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "rows:\n",
+            "rows:\n- {name: Other, overrides: [method=mlp], unavailable: 'not run (no weights)'}\n",
+        )
+    )
+    monkeypatch.setattr(tables, "conf_dir", lambda: conf)
+    code, out, err = cli("table", "demo/tiny", "--no-run", "--format", "csv")
+    assert code == 0 and "0 jobs run" in err
+    assert "Other,Cora,,,0,,,not run (no weights)" in out and "GCN,Cora,,,0,81.5,,missing" in out
+    code, out, err = cli("table", "demo/tiny", "--format", "csv")
+    assert code == 0 and "1 jobs run (0 failed)" in err  # the unavailable row never launches
