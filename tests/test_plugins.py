@@ -157,7 +157,8 @@ def test_no_run_renders_from_records_and_unavailable_rows_say_why(
     spec.write_text(
         spec.read_text().replace(
             "rows:\n",
-            "rows:\n- {name: Other, overrides: [method=mlp], unavailable: 'not run (no weights)'}\n",
+            "rows:\n- {name: Other, overrides: [method=mlp],"
+            " unavailable: 'not run (no weights)'}\n",
         )
     )
     monkeypatch.setattr(tables, "conf_dir", lambda: conf)
