@@ -485,7 +485,7 @@ def wide_grid(cells: list[Cell], spec: TableSpec, n_seeds: int, stamp: str) -> G
                 if cell.stat.n > 1:
                     ours += f" ± {cell.stat.std:.{d}f}"
                 if cell.stat.n < n_seeds:
-                    ours += f" ({cell.stat.n} seeds)"
+                    ours += f" ({cell.stat.n} seed{'s' if cell.stat.n != 1 else ''})"
                 if cell.stale_seeds:
                     ours += " (stale)"
             line.append(ours + ("" if paper is None else f" ({paper:.{d}f})"))
