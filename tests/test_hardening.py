@@ -228,3 +228,13 @@ def test_progress_without_a_terminal_logs_lines(caplog):
         for _ in range(3):
             advance(loss=1.0)
     assert "demo: 3/3 loss 1.0000" in caplog.text
+
+
+def test_a_dataset_its_loader_fetches_online_is_unavailable_offline(tmp_path):
+    from iclr.data.registry import DatasetSource
+    from iclr.data.store import availability
+
+    online = DatasetSource("web", "s", "m:f", "web", "gluonts", "l", (), online=True)
+    generated = DatasetSource("gen", "s", "m:f", "gen", "ours", "l", ())
+    assert availability(online, tmp_path, None) == "unavailable"  # tests run with ICLR_OFFLINE
+    assert availability(generated, tmp_path, None) == "local"
