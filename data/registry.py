@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 
 MANIFEST_DIR = Path(__file__).with_name("sources")
+# libyaml's parser when PyYAML has it: a manifest that lists thousands of files parses 8x faster
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def _raw_entries() -> dict[str, tuple[Path, dict[str, Any]]]:
     found: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path in sorted(MANIFEST_DIR.glob("*.yaml")):
         try:
-            entries = yaml.safe_load(path.read_text()) or {}
+            entries = yaml.load(path.read_text(), Loader=_LOADER) or {}
         except yaml.YAMLError as exc:
             raise UserError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
         for name, entry in entries.items():
