@@ -39,8 +39,11 @@ METADATA = {
     ),
     "split": ("builder",),
 }
-# Shared code every method runs besides its own package (relative to the ``iclr`` package).
+# Shared code every method runs besides its own package (relative to the ``iclr`` package): the
+# helpers and the generic loaders. The manifest, fetching and checksum code (data/registry.py,
+# store.py, __init__.py) only delivers verified files, so it cannot change a result.
 SHARED_CODE = ("methods/common", "data")
+NOT_RESULT_CODE = ("data/__init__.py", "data/registry.py", "data/store.py")
 
 
 def cell_key(config: dict[str, Any]) -> str:
@@ -68,7 +71,7 @@ def _package_root() -> Path:
 @cache
 def code_version(entrypoint: str) -> str:
     """Hash of the Python source a method runs: its package under ``methods/`` (the module's
-    top folder) plus the shared helpers and data loaders. Reads files, imports nothing."""
+    top folder) plus the shared helpers and generic data loaders. Reads files, imports nothing."""
     module = entrypoint.partition(":")[0].split(".")
     # iclr.methods.<paper>.<module>: the paper's folder; a baseline module alone otherwise
     root = _package_root()
@@ -77,7 +80,7 @@ def code_version(entrypoint: str) -> str:
     digest = hashlib.sha1()
     for folder in folders:
         files = sorted(folder.rglob("*.py")) if folder.is_dir() else [folder]
-        for path in files:
+        for path in (p for p in files if str(p.relative_to(root)) not in NOT_RESULT_CODE):
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

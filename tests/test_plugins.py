@@ -167,3 +167,17 @@ def test_no_run_renders_from_records_and_unavailable_rows_say_why(
     assert "Other,Cora,,,0,,,not run (no weights)" in out and "GCN,Cora,,,0,81.5,,missing" in out
     code, out, err = cli("table", "demo/tiny", "--format", "csv")
     assert code == 0 and "1 jobs run (0 failed)" in err  # the unavailable row never launches
+
+
+def test_fetching_code_does_not_make_records_stale(tmp_path, monkeypatch):
+    root = tmp_path / "iclr"
+    for folder in ("methods/paper", "methods/common", "data"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "a.py").write_text("x = 1\n")
+    (root / "data" / "store.py").write_text("fetch = 1\n")
+    monkeypatch.setattr(records, "_package_root", lambda: root)
+    before = records.code_version.__wrapped__("iclr.methods.paper.a:run")
+    (root / "data" / "store.py").write_text("fetch = 2\n")
+    assert records.code_version.__wrapped__("iclr.methods.paper.a:run") == before
+    (root / "data" / "a.py").write_text("x = 2\n")  # a generic loader: results may change
+    assert records.code_version.__wrapped__("iclr.methods.paper.a:run") != before
