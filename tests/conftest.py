@@ -28,6 +28,17 @@ def iclr_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data_root: Path) -
     return tmp_path / "outputs"
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One torch thread in every test, as hardware=cpu: on 2 shared cores two are slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def cli():
     """Invoke the ``iclr`` app in-process; returns (exit code, stdout, stderr)."""

@@ -14,15 +14,6 @@ from iclr.methods.coldbrew.teacher import NORMS, RESIDUALS, SEGCN
 IN_DIM, HIDDEN, OUT_DIM = 12, 8, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead (several-fold on a loaded 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def random_graph(
     n: int, num_edges: int, seed: int = 0, isolated: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:

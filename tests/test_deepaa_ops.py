@@ -15,15 +15,6 @@ FILL = (125, 123, 114)
 CTX = ops.OpContext(tuple(f / 255 for f in FILL), 16, 4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread, as hardware=cpu: the machine is shared, and 2 threads are slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _images(n: int = 6, channels: int = 3) -> np.ndarray:
     """Structured uint8 images (gradients, a bright square, noise) so every op changes them."""
     rng = np.random.default_rng(0)

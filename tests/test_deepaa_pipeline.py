@@ -20,15 +20,6 @@ from iclr.methods.deepaa.pipeline import run_with_data, search_partitions, split
 DIGITS = Path(sklearn.datasets.__file__).parent / "data"  # digits.csv.gz ships in the wheel
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread, as hardware=cpu: the machine is shared, and 2 threads are slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _cfg(method: str, *overrides: str, profile: str = "smoke"):
     """The composed job config on digits with a profile (command-line overrides win)."""
     return composed(f"method={method}", "dataset=deepaa_digits", f"profile={profile}", *overrides)

@@ -14,15 +14,6 @@ from iclr.methods.deepaa.models import build_model
 CTX = ops.OpContext((0.0,), 4, 1)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread, as hardware=cpu: the machine is shared, and 2 threads are slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _tiny_net(classes: int = 3) -> torch.nn.Module:
     torch.manual_seed(0)
     spec = OmegaConf.create({"name": "cnn", "width": 4})

@@ -19,14 +19,6 @@ from iclr.methods.psagan.encoder import (
 from iclr.methods.psagan.fid import context_fid, frechet_distance
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_frechet_distance_matches_gaussian_closed_form():
     rng = np.random.default_rng(0)
     a = rng.normal(1.0, 2.0, (200_000, 1))

@@ -21,15 +21,6 @@ from iclr.methods.psagan.train import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as hardware=cpu sets: two threads are several times slower here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def inputs(batch=4, length=64, feats=5):
     torch.manual_seed(0)
     return torch.randn(batch, length), torch.randn(batch, feats, length), torch.arange(batch)

@@ -15,14 +15,6 @@ from iclr.methods.psagan.pipeline import run
 needs_m4 = pytest.mark.skipif(not mirror_has("m4-hourly"), reason="no m4-hourly mirror")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def smoke(method: str, *overrides: str):
     return composed(f"method={method}", "dataset=m4_hourly", "profile=smoke", *overrides)
 
