@@ -37,7 +37,8 @@ METADATA = {
         "summary_metrics",
         "options",
     ),
-    "split": ("builder",),
+    "dataset": ("options",),
+    "split": ("builder", "options"),
 }
 # Shared code every method runs besides its own package (relative to the ``iclr`` package): the
 # helpers and the generic loaders. The manifest, fetching and checksum code (data/registry.py,

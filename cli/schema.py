@@ -80,10 +80,17 @@ def _walk(node: Any, prefix: str):
 
 def _check_options(node: dict, prefix: str) -> None:
     """A config node may declare ``options: {key: [allowed, ...]}`` for its string options (the
-    schema of its enums); every declared key's value must be one of them."""
+    schema of its enums); every declared key's value must be one of them (each element, for a
+    list value). A declared key the node leaves out (an opt-in ``+key=...``) is not checked."""
     for key, allowed in (node.get("options") or {}).items():
-        value = node.get(key)
-        if value not in allowed:
+        if key not in node:
+            continue
+        value = node[key]
+        if isinstance(value, list):
+            value = [v for v in value if v not in allowed] or None
+        elif value in allowed:
+            value = None
+        if value is not None:
             raise UserError(
                 f"{prefix}.{key}={value!r}: choose one of {', '.join(map(str, allowed))}"
             )
@@ -104,7 +111,9 @@ def check(cfg: DictConfig) -> None:
             raise UserError(f"{group}: {' '.join(str(exc).split())}") from None
     if not (isinstance(cfg.hardware.threads, int) and cfg.hardware.threads >= 1):
         raise UserError(f"hardware.threads={cfg.hardware.threads!r}: must be an integer ≥ 1")
-    for group in ("method", "dataset"):
+    for group in ("method", "dataset", "split"):
+        if group not in cfg:
+            continue
         container = OmegaConf.to_container(cfg[group], resolve=True)
         _check_options(container, group)
         for path, value in _walk(container, group):

@@ -48,25 +48,70 @@ def test_dataset_config_name_matches_file():
 
 
 def _pairs_to_compose() -> list[tuple[str, str, str]]:
-    """Every method, dataset and hardware once, plus every method_dataset specialisation: linear
-    in the number of configs (the full product grows with every paper and took minutes)."""
-    methods, datasets = group_choices("method"), group_choices("dataset")
+    """Every method (on its smoke dataset), dataset and hardware once, plus every method_dataset
+    specialisation: linear in the number of configs (the full product took minutes)."""
+    methods_, datasets = methods(), group_choices("dataset")
     special = set(group_choices("method_dataset"))
-    pairs = [(m, d) for m, d in itertools.product(methods, datasets) if f"{m}_{d}" in special]
-    pairs += [(m, "cora") for m in methods] + [("gcn", d) for d in datasets]
+    pairs = [(m, d) for m, d in itertools.product(methods_, datasets) if f"{m}_{d}" in special]
+    pairs += [(m, spec.smoke_dataset) for m, spec in methods_.items()]
+    pairs += [("gcn", d) for d in datasets]
     hardware = ["cpu", "gpu", "auto"]
     return [(m, d, hardware[i % len(hardware)]) for i, (m, d) in enumerate(pairs)]
 
 
-def test_every_method_dataset_hardware_composes(composer):
-    combos = _pairs_to_compose()
-    assert {h for *_, h in combos} == {"cpu", "gpu", "auto"}
-    for method, dataset, hardware in combos:
-        cfg = composer([f"method={method}", f"dataset={dataset}", f"hardware={hardware}"])
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        assert resolved["method"]["name"] == method
-        assert resolved["dataset"]["name"] == dataset
-        assert resolved["hardware"]["device"] in {"cpu", "cuda", "auto"}
+@pytest.fixture(scope="module")
+def composed_configs() -> list[tuple[str, str, dict]]:
+    """The resolved config of every combination of :func:`_pairs_to_compose` (composed once)."""
+    from iclr.cli.compose import composer as open_composer
+
+    with open_composer() as compose:
+        return [
+            (
+                m,
+                d,
+                OmegaConf.to_container(
+                    compose([f"method={m}", f"dataset={d}", f"hardware={h}"]), resolve=True
+                ),
+            )
+            for m, d, h in _pairs_to_compose()
+        ]
+
+
+def test_every_method_dataset_hardware_composes(composed_configs):
+    assert {cfg["hardware"]["device"] for *_, cfg in composed_configs} == {"cpu", "cuda", "auto"}
+    for method, dataset, cfg in composed_configs:
+        assert cfg["method"]["name"] == method
+        assert cfg["dataset"]["name"] == dataset
+
+
+# Keys whose string values name things (files, models, labels, dates) rather than choose a code
+# path: every other string value must be declared in an ``options:`` block beside it.
+NAMING_KEYS = {
+    *("name", "entrypoint", "paper", "summary", "smoke_dataset", "selection", "label", "family"),
+    *("metric", "folder", "file", "data_file", "g_encode_file", "repository_name", "builder"),
+    *("weights", "checkpoint", "bi", "cross", "model", "subset", "unit", "sick_dataset"),
+    *("train_begin", "valid_start", "test_start", "test_end", "profile"),
+}
+
+
+def _undeclared_strings(node: dict, prefix: str):
+    declared = set(node.get("options") or {})
+    for key, value in node.items():
+        if isinstance(value, dict) and key != "options":
+            yield from _undeclared_strings(value, f"{prefix}.{key}")
+        elif isinstance(value, str) and key not in declared and key not in NAMING_KEYS:
+            yield f"{prefix}.{key}={value!r}"
+
+
+def test_every_string_option_declares_its_choices(composed_configs):
+    """The schema can only reject a typo in a string option the config declares (``options:``)."""
+    undeclared = {
+        path
+        for *_, cfg in composed_configs
+        for group in ("method", "dataset", "split")
+        for path in _undeclared_strings(cfg.get(group) or {}, group)
+    }
+    assert not undeclared, "declare these in an options: block:\n" + "\n".join(sorted(undeclared))
 
 
 def test_paths_follow_environment(composer, monkeypatch, tmp_path):

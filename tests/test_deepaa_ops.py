@@ -9,7 +9,12 @@ import torch
 from PIL import Image, ImageEnhance, ImageOps
 
 from iclr.methods.deepaa import ops
-from iclr.methods.deepaa.policy import policy_augmenter, rand_augment, trivial_augment
+from iclr.methods.deepaa.policy import (
+    kornia_augmenter,
+    policy_augmenter,
+    rand_augment,
+    trivial_augment,
+)
 
 FILL = (125, 123, 114)
 CTX = ops.OpContext(tuple(f / 255 for f in FILL), 16, 4)
@@ -215,3 +220,15 @@ def test_baseline_augmenters():
     spec = ops.OPS[ops.OP_INDEX["Rotate"]]
     v = ops.strength_value(spec, torch.full((2,), 0.3), torch.tensor([False, True]))
     assert torch.allclose(v, torch.tensor([9.0, -9.0]))
+
+
+@pytest.mark.parametrize("kind", ["kornia_randaugment", "kornia_trivialaugment"])
+def test_kornia_cross_check_arms_are_seeded_and_leave_the_global_rng_alone(kind):
+    augment = kornia_augmenter(kind, 2, 9)
+    # grey images: kornia's colour ops need three channels (every op is drawn among 256 images)
+    x = torch.rand(256, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    state = torch.get_rng_state()
+    first = augment(x, torch.Generator().manual_seed(0))
+    assert torch.equal(first, augment(x, torch.Generator().manual_seed(0)))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert not torch.equal(first, x) and first.min() >= 0 and first.max() <= 1

@@ -12,6 +12,7 @@ import torch
 from omegaconf import OmegaConf
 
 from helpers import composed
+from iclr.cli import schema
 from iclr.cli.errors import UserError
 from iclr.methods.deepaa import data as deepaa_data
 from iclr.methods.deepaa.data import ImageData
@@ -104,18 +105,11 @@ def test_split_keeps_test_images_out_of_the_search():
         search_partitions(split, OmegaConf.create({"pretrain_size": 200, "val_size": 100}), 0)
 
 
-def test_bad_input_is_a_user_error(digits, tmp_path):
+def test_bad_input_is_rejected_by_the_schema():
     with pytest.raises(UserError, match="method.augment"):
-        run_with_data(
-            _cfg("deepaa_noaug", "method.augment=autoaugment"),
-            digits,
-            tmp_path,
-            torch.device("cpu"),
-        )
-    with pytest.raises(UserError, match="model name"):
-        run_with_data(
-            _cfg("deepaa_noaug", "method.model.name=vit"), digits, tmp_path, torch.device("cpu")
-        )
+        schema.check(_cfg("deepaa_noaug", "method.augment=autoaugment"))
+    with pytest.raises(UserError, match="method.model.name"):
+        schema.check(_cfg("deepaa_noaug", "method.model.name=vit"))
 
 
 def test_imagenet_and_missing_cifar_say_how_to_get_them(tmp_path):

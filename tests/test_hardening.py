@@ -4,13 +4,15 @@ records are detected and repaired, and output stays readable when piped."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
 import pytest
 
 from helpers import MIRROR, composed, needs_planetoid
-from iclr.cli import records
+from iclr.cli import records, schema
+from iclr.cli.compose import compose_config
 from iclr.cli.errors import UserError
 from iclr.cli.job import execute_job, resolve_config
 from iclr.cli.overrides import expand, expand_globs
@@ -39,6 +41,58 @@ def test_nonsense_values_exit_2_before_anything_is_written(cli, iclr_env, args, 
     code, out, err = cli("run", *overrides)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (iclr_env / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["method=indomain_cnn", "dataset=dsprites_like", "dataset.split=holdout"],
+            "dataset.split='holdout': choose one of random, composition",
+        ),
+        (
+            ["method=indomain_cnn", "dataset=dsprites_like", "method.model=vit"],
+            "method.model='vit': choose one of mlp",
+        ),
+        (
+            ["method=trajattr", "dataset=eth_ucy_eth", "method.attribution.estimator=owen"],
+            "method.attribution.estimator='owen'",
+        ),
+        (
+            ["method=trajattr", "dataset=eth_ucy_eth", "dataset.fold=mars"],
+            "dataset.fold='mars': choose one of eth",
+        ),
+        (
+            ["method=transencoder", "dataset=sts_sickr", "method.pool.sources=[sts12,qqp]"],
+            "method.pool.sources=['qqp']",
+        ),
+        (
+            ["method=psagan", "dataset=m4_hourly", "method.variant.kind=bogus"],
+            "method.variant.kind='bogus'",
+        ),
+        (
+            ["method=deepaa", "dataset=deepaa_digits", "method.train.schedule=linear"],
+            "method.train.schedule='linear'",
+        ),
+        (
+            [
+                "method=deepaa",
+                "dataset=deepaa_digits",
+                "dataset.pretrain_augment=[RandCrop,Rotate]",
+            ],
+            "dataset.pretrain_augment=['Rotate']",
+        ),
+        (
+            ["method=coldbrew", "dataset=cora", "split.labels=all"],
+            "split.labels='all': choose one of first, public",
+        ),
+        (["method=coldbrew", "dataset=cora", "+split.isolate=never"], "split.isolate='never'"),
+        (["method=gcn", "dataset=cora", "dataset.split=geom"], "dataset.split='geom'"),
+    ],
+)
+def test_a_typo_in_any_declared_string_option_is_rejected_before_the_job(overrides, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        schema.check(compose_config(overrides))
 
 
 def test_diva_on_a_graph_dataset_is_rejected_up_front(cli, iclr_env):

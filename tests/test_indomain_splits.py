@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iclr.cli.errors import UserError
 from iclr.methods.indomain.analysis import one_ood_subsets
 from iclr.methods.indomain.factors import DSPRITES, SHAPES3D
 from iclr.methods.indomain.splits import VARIANTS, make_split, ood_flags
@@ -122,8 +121,3 @@ def test_one_factor_ood_subsets_have_exactly_that_factor_ood(dsprites_labels):
         assert flags[rows, f].all() and (flags[rows].sum(axis=1) == 1).all()
     # scale alone OOD: 2/6 scales × 32/40 orientations × (25/32)² positions of the grid
     assert len(subsets[1]) == 3 * 2 * 32 * 25 * 25
-
-
-def test_unknown_split_is_a_user_error():
-    with pytest.raises(UserError, match="unknown split"):
-        make_split(DSPRITES, "holdout")

@@ -77,8 +77,6 @@ def test_offline_gluonts_dataset_says_not_available(monkeypatch):
     )
     with pytest.raises(DataUnavailableError, match="not available offline"):
         load(cfg, Path("unused"))
-    with pytest.raises(UserError, match="unknown source"):
-        load(OmegaConf.create({"name": "x", "source": "nope"}), Path("unused"))
 
 
 def test_artificial_panel_is_seeded():

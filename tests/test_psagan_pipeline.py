@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from helpers import composed, mirror_has
+from iclr.cli import schema
 from iclr.cli.errors import DataUnavailableError, UserError
 from iclr.methods.psagan.pipeline import run
 
@@ -39,11 +40,11 @@ def test_psagan_c_conditions_on_the_context(tmp_path):
 @needs_m4
 def test_bad_options_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="generator"):
-        run(smoke("psagan", "method.generator=lstm"), tmp_path, None)
+        schema.check(smoke("psagan", "method.generator=lstm"))
+    with pytest.raises(UserError, match="variant"):
+        schema.check(smoke("psagan", "method.variant.kind=shuffle"))
     with pytest.raises(UserError, match="power of two"):
         run(smoke("psagan", "method.target_len=24"), tmp_path, None)
-    with pytest.raises(UserError, match="variant"):
-        run(smoke("psagan", "method.variant.kind=shuffle"), tmp_path, None)
 
 
 def test_offline_download_only_dataset_is_a_clear_error(tmp_path):

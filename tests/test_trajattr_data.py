@@ -112,9 +112,7 @@ def test_constant_velocity_ade_matches_hand_computation():
     assert fde.item() == pytest.approx(6.0)
 
 
-def test_bad_fold_and_missing_folder_are_user_errors(tmp_path):
-    with pytest.raises(UserError, match="dataset.fold"):
-        load(eth_cfg("mars"), tmp_path)
+def test_missing_folder_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="iclr data fetch"):
         load(eth_cfg("eth"), tmp_path)
 

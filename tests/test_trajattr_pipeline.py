@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from helpers import MIRROR, composed, mirror_has
+from iclr.cli import schema
 from iclr.cli.errors import UserError
 from iclr.methods.trajattr import shapley
 from iclr.methods.trajattr.attribution import GameBatch, attribute, make_value_fn
@@ -109,16 +110,16 @@ def test_random_removal_and_released_banzhaf_run(eth):
     assert torch.isfinite(att.random).all()
 
 
-def test_bad_settings_are_user_errors(eth, tmp_path):
+def test_bad_settings_are_rejected_by_the_schema():
     for override, match in (
         ("method.model=transformer", "method.model"),
         ("method.attribution.removal=zeroes", "removal"),
         ("method.attribution.estimator=owen", "estimator"),
         ("method.interaction=graph", "interaction"),
+        ("method.decoder=lstm", "decoder"),
     ):
-        cfg = composed("method=trajattr", "dataset=eth_ucy_eth", *SMOKE, override)
         with pytest.raises(UserError, match=match):
-            run_on(cfg, eth[0], tmp_path, eth[1])
+            schema.check(composed("method=trajattr", "dataset=eth_ucy_eth", *SMOKE, override))
 
 
 def test_constant_velocity_run(eth, tmp_path):

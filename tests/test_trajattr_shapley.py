@@ -113,8 +113,3 @@ def test_released_scheme_estimates_banzhaf_not_shapley():
     err_bv = float((est - banzhaf).abs().max())
     assert err_bv < 0.15
     assert float((sv - banzhaf).abs().max()) > 3 * err_bv  # the two indices differ here
-
-
-def test_weight_matrix_rejects_unknown_weighting():
-    with pytest.raises(ValueError, match="weighting"):
-        shapley.weight_matrix(3, "owen")

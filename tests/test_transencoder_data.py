@@ -51,8 +51,6 @@ def test_subsampled_pool_is_stratified_exact_and_seeded(raw):
     assert len(small) == 50 and set(small.source) == set(data.TEST_SETS)
     assert small == data.build_pool(sources, size=50, seed=1)
     assert small != data.build_pool(sources, size=50, seed=2)
-    with pytest.raises(UserError, match="unknown pool sources"):
-        data.build_pool(sources, include=["sts12", "qqp"])
 
 
 def test_test_sets_have_the_official_sizes(raw):
@@ -71,9 +69,7 @@ def test_test_sets_have_the_official_sizes(raw):
     assert all(0 <= g <= 5 for g in dev.gold)
 
 
-def test_bad_stsb_text_and_missing_data_are_one_line_errors(tmp_path: Path):
-    with pytest.raises(UserError, match="stsb_text"):
-        data.load(OmegaConf.create({"stsb_text": "lower"}), MIRROR / "sts-senteval")
+def test_missing_data_is_a_one_line_error(tmp_path: Path):
     from helpers import composed
     from iclr.methods.transencoder.pipeline import load_raw
 

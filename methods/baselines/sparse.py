@@ -55,9 +55,7 @@ def propagation_matrix(edge_index: torch.Tensor, num_nodes: int, kind: str) -> t
         deg = degree(dst, num_nodes)
         inv_sqrt = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
         weight = inv_sqrt[src] * inv_sqrt[dst]
-    elif kind == "mean":
+    else:  # mean
         deg = degree(dst, num_nodes)
         weight = 1.0 / deg[dst]
-    else:
-        raise ValueError(f"unknown propagation kind {kind!r}; use 'gcn' or 'mean'")
     return to_torch_csr_tensor(torch.stack([dst, src]), weight, size=(num_nodes, num_nodes))

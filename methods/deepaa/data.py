@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iclr.cli.errors import DataUnavailableError, UserError
+from iclr.cli.errors import DataUnavailableError
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,7 @@ def load(dataset_cfg: Any, folder: Path) -> ImageData:
         return ImageData(pixels.images, pixels.labels, pixels.num_classes)
     if kind == "cifar":
         return load_cifar(dataset_cfg, folder)
-    if kind == "imagenet":
-        raise DataUnavailableError(
-            "ImageNet is not available offline and this reproduction has no streaming "
-            "ImageNet loader; the deepaa_imagenet config documents the paper's settings only"
-        )
-    raise UserError(f"dataset.format {kind!r} unknown; use pixel_csv, cifar or imagenet")
+    raise DataUnavailableError(  # imagenet
+        "ImageNet is not available offline and this reproduction has no streaming "
+        "ImageNet loader; the deepaa_imagenet config documents the paper's settings only"
+    )

@@ -96,16 +96,8 @@ def no_augment(x: Tensor, gen: torch.Generator | None = None) -> Tensor:
 
 def named_augmenter(ops_list: list[str], ctx: OpContext) -> Augmenter:
     """A fixed chain of magnitude-free random ops by name (e.g. the search model's pre-training
-    augmentation ``[RandCrop, RandFlip, RandCutout]``)."""
-    unknown = [
-        n for n in ops_list if n not in ops.OP_INDEX or ops.OPS[ops.OP_INDEX[n]].has_magnitude
-    ]
-    if unknown:
-        from iclr.cli.errors import UserError
-
-        raise UserError(
-            f"unknown pre-training augmentation {unknown}; use RandCrop, RandFlip, RandCutout"
-        )
+    augmentation ``[RandCrop, RandFlip, RandCutout]``; the dataset config's ``options`` list
+    the allowed names)."""
 
     def augment(x: Tensor, gen: torch.Generator | None = None) -> Tensor:
         empty = torch.zeros(len(x))
@@ -117,7 +109,8 @@ def named_augmenter(ops_list: list[str], ctx: OpContext) -> Augmenter:
 
 
 def baseline_augmenter(kind: str, cfg: Any, candidates: Candidates, ctx: OpContext) -> Augmenter:
-    """The augmenter of a baseline arm: none, flipcrop, randaugment or trivialaugment."""
+    """The augmenter of a baseline arm: none, flipcrop, randaugment, trivialaugment (ours, on
+    DeepAA's op set) or kornia_randaugment / kornia_trivialaugment (kornia's)."""
     if kind == "none":
         return no_augment
     if kind == "flipcrop":
@@ -126,8 +119,25 @@ def baseline_augmenter(kind: str, cfg: Any, candidates: Candidates, ctx: OpConte
         return rand_augment(int(cfg.randaugment.n), float(cfg.randaugment.m), ctx)
     if kind == "trivialaugment":
         return trivial_augment(candidates, ctx)
-    from iclr.cli.errors import UserError
+    return kornia_augmenter(kind, int(cfg.randaugment.n), int(cfg.randaugment.m))
 
-    raise UserError(
-        f"unknown method.augment {kind!r}; use deepaa, none, flipcrop, randaugment, trivialaugment"
-    )
+
+def kornia_augmenter(kind: str, n: int, magnitude: int) -> Augmenter:
+    """kornia's own RandAugment (``kornia_randaugment``: ``n`` ops at magnitude ``m`` of 30) or
+    TrivialAugment (``kornia_trivialaugment``) on its own op set and magnitude ranges: an
+    independent implementation that cross-checks ours on the same network and schedule."""
+    from kornia.augmentation.auto import RandAugment, TrivialAugment
+
+    module = RandAugment(n=n, m=magnitude) if kind == "kornia_randaugment" else TrivialAugment()
+
+    def augment(x: Tensor, gen: torch.Generator | None = None) -> Tensor:
+        # kornia draws from the global generator: seed a private copy of it from ``gen`` so a
+        # run stays reproducible and model initialisation/dropout draws are left untouched
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
+        grey = x.shape[1] == 1  # kornia's colour ops need RGB; on equal channels they stay equal
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            out = module(x.expand(-1, 3, -1, -1) if grey else x)
+        return (out.mean(1, keepdim=True) if grey else out).clamp(0, 1)
+
+    return augment

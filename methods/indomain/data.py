@@ -116,10 +116,8 @@ def load(dataset_cfg: Any, folder: Path) -> GeneratedGrid | OfficialSplits:
 
         renderer = Shapes3DRenderer(folder)
         return GeneratedGrid(SHAPES3D, renderer.images, "Shapes3D-like (procedural)")
-    if kind == "official":
-        spec = get_spec(str(dataset_cfg.grid))
-        return OfficialSplits(spec, folder, f"{spec.name} (official Zenodo split files)")
-    raise UserError(f"unknown dataset kind {kind!r}; use dsprites_like, shapes3d_like or official")
+    spec = get_spec(str(dataset_cfg.grid))  # official
+    return OfficialSplits(spec, folder, f"{spec.name} (official Zenodo split files)")
 
 
 def load_grid(cfg: Any) -> GeneratedGrid | OfficialSplits:

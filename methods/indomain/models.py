@@ -277,16 +277,10 @@ class ReadOut(nn.Module):
 
 def build(model: str, outputs: int, channels: int, size: int = 64) -> nn.Module:
     """A supervised regressor by name: mlp, cnn, resnet18, resnet50, densenet121."""
-    from iclr.cli.errors import UserError
-
     if model == "mlp":
         return MLP(outputs, channels, size)
     if model == "cnn":
         return VanillaCNN(outputs, channels)
     if model in ("resnet18", "resnet50"):
         return ResNet(int(model[6:]), outputs, channels)
-    if model == "densenet121":
-        return DenseNet(outputs, channels)
-    raise UserError(
-        f"unknown method.model {model!r}; use mlp, cnn, resnet18, resnet50, densenet121, betavae"
-    )
+    return DenseNet(outputs, channels)  # densenet121

@@ -77,8 +77,6 @@ def _per_factor_membership(spec: FactorSpec, values: dict[int, np.ndarray]) -> n
 
 def make_split(spec: FactorSpec, variant: str) -> GridSplit:
     """The ``variant`` split of the full grid of ``spec``."""
-    from iclr.cli.errors import UserError
-
     varying = spec.varying
     empty = tuple(np.zeros(0, dtype=int) for _ in spec.sizes)
     if variant in ("extrapolation", "interpolation"):
@@ -91,13 +89,12 @@ def make_split(spec: FactorSpec, variant: str) -> GridSplit:
         band = {f: composition_band(spec.sizes[f], spec.ratio, len(varying)) for f in varying}
         train = _per_factor_membership(spec, band).any(axis=0)
         return GridSplit(variant, ~train, empty)
-    if variant == "random":
-        share = make_split(spec, "extrapolation").test_mask.mean()
-        order = np.random.RandomState(0).permutation(spec.total)
-        test = np.zeros(spec.total, dtype=bool)
-        test[order[: int(round(share * spec.total))]] = True
-        return GridSplit(variant, test, empty)
-    raise UserError(f"unknown split {variant!r}; use one of {', '.join(VARIANTS)}")
+    # random: as many test images as extrapolation holds out, drawn uniformly
+    share = make_split(spec, "extrapolation").test_mask.mean()
+    order = np.random.RandomState(0).permutation(spec.total)
+    test = np.zeros(spec.total, dtype=bool)
+    test[order[: int(round(share * spec.total))]] = True
+    return GridSplit(variant, test, empty)
 
 
 def ood_flags(labels: np.ndarray, ood_values: tuple[np.ndarray, ...]) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclr.cli.errors import DataUnavailableError, UserError
+from iclr.cli.errors import DataUnavailableError
 
 
 @dataclass
@@ -210,13 +210,7 @@ LOADERS = {
 
 def load(dataset_cfg: Any, folder: Path) -> Panel:
     """The manifest loader: a :class:`Panel` for ``dataset_cfg.source`` from ``folder``."""
-    source = str(dataset_cfg.get("source", ""))
-    if source not in LOADERS:
-        raise UserError(
-            f"dataset '{dataset_cfg.get('name')}': unknown source {source!r}; "
-            f"use one of {', '.join(LOADERS)}"
-        )
-    return LOADERS[source](Path(folder), dataset_cfg)
+    return LOADERS[str(dataset_cfg.source)](Path(folder), dataset_cfg)
 
 
 def load_panel(cfg: Any) -> Panel:

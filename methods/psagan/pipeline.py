@@ -40,12 +40,11 @@ def apply_variant(panel: Panel, variant: Any, seed: int) -> tuple[Panel, dict[st
     if kind == "cold_start":
         fraction = float(variant.fraction)
         return cold_start(panel, fraction), {"cold_start_fraction": fraction}
-    if kind == "missing":
-        out, mask = missing_stretches(
-            panel, int(variant.stretch), seed + 7919, int(variant.get("per_series", 1))
-        )
-        return out, {"missing_fraction": float(mask.sum() / panel.train_lengths.sum())}
-    raise UserError(f"unknown method.variant.kind {kind!r}; use none, cold_start or missing")
+    # missing (the schema's options allow nothing else)
+    out, mask = missing_stretches(
+        panel, int(variant.stretch), seed + 7919, int(variant.get("per_series", 1))
+    )
+    return out, {"missing_fraction": float(mask.sum() / panel.train_lengths.sum())}
 
 
 def build_networks(
@@ -74,29 +73,13 @@ def build_networks(
             **common,
         )
         return gen, Discriminator(length, num_time_features, cardinality, **common)
-    if kind == "gru":
-        from iclr.methods.psagan.gru_gan import GRUDiscriminator, GRUGenerator
+    from iclr.methods.psagan.gru_gan import GRUDiscriminator, GRUGenerator
 
-        if int(m.context_length) > 0:
-            raise UserError("method.context_length > 0 needs method.generator=psagan")
-        gen = GRUGenerator(
-            length,
-            num_time_features,
-            cardinality,
-            int(m.embedding_dim),
-            int(m.gru.hidden),
-            int(m.gru.layers),
-        )
-        disc = GRUDiscriminator(
-            length,
-            num_time_features,
-            cardinality,
-            int(m.embedding_dim),
-            int(m.gru.hidden),
-            int(m.gru.layers),
-        )
-        return gen, disc
-    raise UserError(f"unknown method.generator {kind!r}; use psagan or gru")
+    if int(m.context_length) > 0:
+        raise UserError("method.context_length > 0 needs method.generator=psagan")
+    gru = (int(m.embedding_dim), int(m.gru.hidden), int(m.gru.layers))
+    gen = GRUGenerator(length, num_time_features, cardinality, *gru)
+    return gen, GRUDiscriminator(length, num_time_features, cardinality, *gru)
 
 
 def encoder_for(cfg: Any, panel: Panel, scaler: Scaler, out_dir: Path) -> tuple[Any, dict]:

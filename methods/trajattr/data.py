@@ -78,16 +78,11 @@ def load(dataset_cfg: Any, folder: Path) -> TrajData:
     limit = dataset_cfg.get("max_scenes")
     step = int(dataset_cfg.frame_step)
     if layout == "eth_ucy":
-        fold = str(dataset_cfg.fold)
-        if fold not in ETH_UCY_FOLDS:
-            raise UserError(f"dataset.fold {fold!r} unknown; use one of {', '.join(ETH_UCY_FOLDS)}")
-        root = folder / fold
+        root = folder / str(dataset_cfg.fold)
         names = ("train", "val", "test")
-    elif layout == "sportvu":
+    else:  # sportvu
         root = folder / str(dataset_cfg.get("subset", "rebound"))
         names = ("train", "test")
-    else:
-        raise UserError(f"dataset.layout {layout!r} unknown; use eth_ucy or sportvu")
     if not (root / "test").is_dir():
         raise UserError(
             f"{root}/test not found: run `iclr data fetch {dataset_cfg.name}` "

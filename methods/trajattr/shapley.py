@@ -43,13 +43,11 @@ def weight_matrix(n: int, kind: str = "shapley") -> torch.Tensor:
             s = s.clamp(0, n - 1).long()
             return fact[s] * fact[n - s - 1] / fact[n]
 
-    elif kind == "banzhaf":
+    else:  # banzhaf
 
         def w(s: torch.Tensor) -> torch.Tensor:
             return torch.full_like(s, 2.0 ** -(n - 1))
 
-    else:
-        raise ValueError(f"unknown weighting {kind!r}")
     return torch.where(bits, w(size - 1), -w(size))
 
 
