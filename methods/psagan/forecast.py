@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from iclr.methods.psagan.data import Panel
+from iclr.methods.psagan.train import module_device
 
 
 def list_dataset(panel: Panel, split: str, extra: list[tuple[pd.Period, np.ndarray]] = ()) -> Any:
@@ -86,18 +87,14 @@ def conditional_forecast(
         raise UserError("time-feature table too short for the forecast window")
     time_feat = torch.from_numpy(np.ascontiguousarray(features[:, feat_pos].transpose(1, 0, 2)))
     gen = torch.Generator().manual_seed(seed)
+    device = module_device(generator)
+    series = torch.from_numpy(ids).to(device)
+    time_feat, context_t = time_feat.to(device), torch.from_numpy(context.astype(np.float32))
     draws = []
     for _ in range(samples):  # a loop over sample paths; each is one batched forward
-        noise = torch.randn((len(ids), length), generator=gen)
-        out = generator(
-            noise,
-            time_feat,
-            torch.from_numpy(ids),
-            None,
-            1.0,
-            torch.from_numpy(context.astype(np.float32)),
-        )
-        draws.append(out[:, :h].numpy())
+        noise = torch.randn((len(ids), length), generator=gen).to(device)
+        out = generator(noise, time_feat, series, None, 1.0, context_t.to(device))
+        draws.append(out[:, :h].cpu().numpy())
     paths = scaler.inverse(np.stack(draws).reshape(samples * len(ids), h), np.tile(ids, samples))
     paths = paths.reshape(samples, len(ids), h)
     truth = panel.test[rows[:, None], cut[:, None] + np.arange(h)[None, :]]

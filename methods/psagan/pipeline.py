@@ -140,7 +140,9 @@ def run(cfg: Any, out_dir: Path, device: torch.device) -> dict[str, float]:
     length, ctx = int(m.target_len), int(m.context_length)
     train_sampler = WindowSampler(panel, scaler, length, ctx, "train", seed)
     n_feat = train_sampler.features.shape[0]
-    generator, discriminator = build_networks(cfg, n_feat, panel.num_series)
+    generator, discriminator = (
+        net.to(device) for net in build_networks(cfg, n_feat, panel.num_series)
+    )
     metrics.update(
         train_gan(generator, discriminator, train_sampler, m.train, seed, out_dir / "history.csv")
     )
@@ -160,7 +162,7 @@ def run(cfg: Any, out_dir: Path, device: torch.device) -> dict[str, float]:
             context_fid(
                 encoder,
                 test_sampler,
-                lambda b: generate(generator, b, gen),
+                lambda b: generate(generator, b, gen).cpu(),
                 int(fid_cfg.runs),
                 int(fid_cfg.windows),
             )
@@ -176,7 +178,9 @@ def run(cfg: Any, out_dir: Path, device: torch.device) -> dict[str, float]:
         metrics["context_fid_noise_std"] = noise["context_fid_std"]
         sample = test_sampler.sample(8, one_per_series=True)
         plot_samples(
-            sample.target.numpy(), generate(generator, sample, gen).numpy(), out_dir / "samples.png"
+            sample.target.numpy(),
+            generate(generator, sample, gen).cpu().numpy(),
+            out_dir / "samples.png",
         )
     if m.forecast.enabled:
         metrics.update(downstream(cfg, panel, scaler, generator, train_sampler, gen))
@@ -215,7 +219,7 @@ def downstream(
     rows, starts = sampler.rows[pick], sampler.starts[pick]
     batch = sampler.take(rows, starts)
     with torch.no_grad():
-        fake = generate(generator, batch, gen).numpy()
+        fake = generate(generator, batch, gen).cpu().numpy()
     extra = synthetic_series(panel, starts + sampler.context, rows, fake, scaler)
     aug = deepar_scores(panel, f, seed, extra)
     out.update({f"forecast/synthetic/{k}": v for k, v in aug.items()})

@@ -72,6 +72,11 @@ def pool_to(target: torch.Tensor, length: int) -> torch.Tensor:
     return target if factor == 1 else F.avg_pool1d(target[:, None], factor)[:, 0]
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """The device of ``module``'s parameters (the CPU for a module without any)."""
+    return next(module.parameters(), torch.empty(0)).device
+
+
 def generate(
     generator: nn.Module,
     batch: Batch,
@@ -79,8 +84,12 @@ def generate(
     depth: int | None = None,
     alpha: float = 1.0,
 ) -> torch.Tensor:
-    """Synthetic windows with ``batch``'s time features, series ids and context."""
-    noise = torch.randn(batch.target.shape, generator=gen)
+    """Synthetic windows with ``batch``'s time features, series ids and context, on the
+    generator's device (the noise is drawn on the CPU from ``gen``, so runs match across
+    devices up to floating point)."""
+    device = module_device(generator)
+    batch = batch.to(device)
+    noise = torch.randn(batch.target.shape, generator=gen).to(device)
     return generator(
         noise,
         batch.time_feat,
@@ -99,8 +108,10 @@ def train_gan(
     seed: int,
     history_path: Path,
 ) -> dict[str, float]:
-    """Train in place; writes one history row per epoch; returns summary statistics."""
+    """Train in place on the networks' device; writes one history row per epoch; returns
+    summary statistics."""
     gen = torch.Generator().manual_seed(seed)
+    device = module_device(generator)
     opt_g = torch.optim.Adam(
         generator.parameters(), lr=float(cfg.lr_generator), betas=tuple(cfg.betas)
     )
@@ -124,7 +135,7 @@ def train_gan(
                     if g_steps < int(cfg.warmup_g_steps)
                     else int(cfg.nb_step_discrim)
                 )
-                batch = sampler.sample(int(cfg.batch_size))
+                batch = sampler.sample(int(cfg.batch_size)).to(device)
                 real = pool_to(batch.target, length)
                 if d_since_g >= n_d:  # generator step
                     fake = generate(generator, batch, gen, depth, alpha)

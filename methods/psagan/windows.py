@@ -63,6 +63,12 @@ class Batch:
     series: torch.Tensor  # (B,) int64 series ids
     context: torch.Tensor  # (B, C) scaled values before the window (C may be 0)
 
+    def to(self, device: torch.device | str) -> Batch:
+        """The batch on ``device`` (windows are sampled on the CPU)."""
+        return Batch(
+            *(t.to(device) for t in (self.target, self.time_feat, self.series, self.context))
+        )
+
 
 class WindowSampler:
     """Seeded random windows of length ``length`` (+ ``context`` steps before) from a split.
