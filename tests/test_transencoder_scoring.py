@@ -10,6 +10,8 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
+from helpers import composed
+from iclr.cli import schema
 from iclr.cli.errors import UserError
 from iclr.methods.transencoder.data import EvalSet
 from iclr.methods.transencoder.distill import to_bce_targets
@@ -116,5 +118,7 @@ def test_bce_targets_clip_raw_affine():
     np.testing.assert_allclose(to_bce_targets(cos, "clip"), [0.0, 0.0, 0.5, 1.0])
     np.testing.assert_allclose(to_bce_targets(cos, "raw"), cos)
     np.testing.assert_allclose(to_bce_targets(cos, "affine"), [0.4, 0.5, 0.75, 1.0])
-    with pytest.raises(UserError, match="label_transform"):
-        to_bce_targets(cos, "sigmoid")
+    with pytest.raises(UserError, match="method.label_transform='sigmoid'"):
+        schema.check(
+            composed("method=transencoder", "dataset=sts_sickr", "method.label_transform=sigmoid")
+        )

@@ -62,14 +62,10 @@ def coalition_inputs(g: GameBatch, bits: torch.Tensor, removal: str) -> tuple[to
         hist = torch.where(past, h, torch.zeros_like(h))
         nb_hist = nb[:, None].expand(-1, rows, -1, -1, -1)
         nb_mask = nb_bits
-    elif removal == "random":
+    else:  # random: replacement by random agents (Appendix B)
         hist = torch.where(past, h, g.donor_past[:, None])
         nb_hist = torch.where(nb_bits[..., None, None], nb[:, None], g.donor_nb[:, None, :slots])
         nb_mask = torch.ones_like(nb_bits)
-    else:
-        from iclr.cli.errors import UserError
-
-        raise UserError(f"method.attribution.removal {removal!r}; use mask or random")
     hist = hist.expand(-1, rows, -1, -1)
     if slots == 0:  # keep one padded slot so the edge encoder has a tensor to read
         nb_hist = torch.zeros(b, rows, 1, *g.w.hist.shape[1:])
@@ -168,12 +164,8 @@ def attribute(model: TrajectronLite, w: Windows, pool: Windows, cfg: Any, seed: 
         elif estimator == "shapley" and n <= int(cfg.max_exact_players):
             phi = shapley.exact(value, b, n, "shapley")
             exact_flag[idx] = True
-        elif estimator == "shapley":
+        else:  # shapley above max_exact_players
             phi = shapley.permutation_shapley(value, b, n, int(cfg.permutations), gen)
-        else:
-            from iclr.cli.errors import UserError
-
-            raise UserError(f"method.attribution.estimator {estimator!r}; use shapley or banzhaf")
         ends = value(
             torch.stack([torch.zeros(n, dtype=torch.bool), torch.ones(n, dtype=torch.bool)])[
                 None

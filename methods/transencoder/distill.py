@@ -28,8 +28,6 @@ from iclr.methods.transencoder.models import Start, make_bi, make_cross, snapsho
 from iclr.methods.transencoder.scoring import bi_scores, cross_scores
 from iclr.methods.transencoder.training import StageConfig, train_bi, train_cross
 
-LABEL_TRANSFORMS = ("clip", "raw", "affine")
-
 
 def to_bce_targets(cosine: np.ndarray, transform: str) -> np.ndarray:
     """Cosine pseudo-labels -> cross-encoder targets.
@@ -43,9 +41,7 @@ def to_bce_targets(cosine: np.ndarray, transform: str) -> np.ndarray:
         return np.clip(cosine, 0.0, 1.0)
     if transform == "raw":
         return cosine.copy()
-    if transform == "affine":
-        return (cosine + 1.0) / 2.0
-    raise UserError(f"method.label_transform={transform!r}: use one of {LABEL_TRANSFORMS}")
+    return (cosine + 1.0) / 2.0  # affine
 
 
 @dataclass
