@@ -74,9 +74,9 @@ def test_sick_entailment_on_minilm_features_beats_the_majority_class(tmp_path):
     assert metrics["test_error"] < 0.35 and metrics["feature_dim"] == 4 * 384 + 1
 
 
-def test_bad_procedure_is_a_user_error(tmp_path):
-    with pytest.raises(UserError, match="method.procedure"):
-        run(diva("dataset=digits", "method.procedure=nope"), tmp_path, torch.device("cpu"))
+def test_bad_procedure_is_rejected_by_the_schema(cli):
+    code, _, err = cli("run", "method=diva", "dataset=digits", "method.procedure=nope")
+    assert code == 2 and "method.procedure='nope': choose one of reweight" in err
 
 
 @pytest.mark.skipif(not mirror_has("sick"), reason="SICK not in the mirror")

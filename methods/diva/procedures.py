@@ -42,12 +42,10 @@ class Objective:
         ridge = fit_weighted_ridge(z, y, alpha, self.lam, self.form)
         if self.kind == "loo":
             value, grad = loo_gradient(ridge, loss)
-        elif self.kind == "val":
+        else:  # "val" (method.objective's options are checked before a job runs)
             if self.z_val is None or self.y_val is None:
                 raise ValueError("objective 'val' needs a validation set (z_val, y_val)")
             value, grad = val_gradient(ridge, self.z_val, self.y_val, loss)
-        else:
-            raise ValueError(f"unknown DIVA objective {self.kind!r}; use loo or val")
         return float(value), grad
 
     def _block_gradient(
@@ -55,14 +53,12 @@ class Objective:
     ) -> tuple[float, Tensor]:
         if self.kind == "loo":
             value, grad = block_loo_gradient(z, y, alpha, self.lam, loss, self.form)
-        elif self.kind == "val":
+        else:  # "val"
             if not isinstance(self.z_val, BlockFeatures) or self.y_val is None:
                 raise ValueError("objective 'val' needs a linearised validation set")
             value, grad = block_val_gradient(
                 z, y, alpha, self.lam, self.z_val, self.y_val, loss, self.form
             )
-        else:
-            raise ValueError(f"unknown DIVA objective {self.kind!r}; use loo or val")
         return float(value), grad
 
 
@@ -80,10 +76,8 @@ def error_rate(
 def gradient_step(alpha: Tensor, grad: Tensor, lr: float, normalise: str) -> Tensor:
     """α ← max(α − η ∇, 0). ``normalise=max`` divides ∇ by max|∇| first, so that η is the
     largest change of any weight (the paper's η ≈ 0.1 has no stated gradient scale)."""
-    if normalise == "max":
+    if normalise == "max":  # else "none" (method.reweight.normalise's options)
         grad = grad / grad.abs().max().clamp_min(torch.finfo(grad.dtype).tiny)
-    elif normalise != "none":
-        raise ValueError(f"unknown gradient normalisation {normalise!r}; use max or none")
     return (alpha - lr * grad).clamp_min(0)
 
 

@@ -130,8 +130,4 @@ def fit_weighted_ridge(
     z, y, alpha = z.double(), y.double(), alpha.double()
     if form == "auto":
         form = "dual" if z.shape[1] > z.shape[0] else "primal"
-    if form == "primal":
-        return PrimalRidge(z, y, alpha, lam)
-    if form == "dual":
-        return DualRidge(z, y, alpha, lam)
-    raise ValueError(f"unknown ridge form {form!r}; use primal, dual or auto")
+    return {"primal": PrimalRidge, "dual": DualRidge}[form](z, y, alpha, lam)

@@ -21,7 +21,6 @@ import torch
 from omegaconf import OmegaConf
 from torch import Tensor
 
-from iclr.cli.errors import UserError
 from iclr.data import load_dataset
 from iclr.methods.diva.backbones import (
     RandomReLU,
@@ -94,13 +93,8 @@ def image_task(cfg: Any, data: Any) -> FeatureTask:
 
         def features(images: Tensor) -> Tensor:
             return cnn_features(cnn, images)
-    elif kind == "linearised_cnn":
+    else:  # linearised_cnn (an image set's ``backbone.options`` allow these three kinds)
         tiny = _trained_cnn(cfg, data.images[pre], data.labels[pre], data.num_classes)
-    else:
-        raise UserError(
-            f"unknown image backbone {kind!r}; "
-            "use dataset.backbone.kind=random_relu|cnn|linearised_cnn"
-        )
 
     def featurize(images: Tensor) -> Any:
         if kind == "linearised_cnn":  # per-sample Jacobians; the parameters include the biases
