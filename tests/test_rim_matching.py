@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.optimize import linprog
 
-from iclr.methods.rim.matching import Dual, constraints, greedy
+from iclr.methods.rim.matching import Dual, constraints, exposures, greedy
 
 
 def plain_greedy(scores: np.ndarray, k: int, c: int) -> np.ndarray:
@@ -21,17 +21,30 @@ def plain_greedy(scores: np.ndarray, k: int, c: int) -> np.ndarray:
     return taken
 
 
-def lp_optimum(scores: np.ndarray, k: float, c: float) -> float:
+def lp_optimum(scores: np.ndarray, k: float, c: float, kind: str = "ub") -> float:
+    """The exact optimum of the same assignment: max Σ s·π, 0 ≤ π ≤ 1, Σ_y π ≤ k per user and
+    Σ_x π ≤ C (ub) or ≥ C (lb) per item (HiGHS)."""
     n, m = scores.shape
     rows = np.kron(np.eye(n), np.ones(m))
-    cols = np.kron(np.ones(n), np.eye(m))
+    cols = np.kron(np.ones(n), np.eye(m)) * (1 if kind == "ub" else -1)
     res = linprog(
         -scores.ravel(),
         A_ub=np.vstack([rows, cols]),
-        b_ub=np.r_[np.full(n, k), np.full(m, c)],
+        b_ub=np.r_[np.full(n, k), np.full(m, c if kind == "ub" else -c)],
         bounds=(0, 1),
     )
+    assert res.status == 0, res.message
     return -res.fun
+
+
+def skewed_scores(n: int, m: int, seed: int) -> torch.Tensor:
+    """exp(rank-4 + user and item biases): the heavy-tailed shape of RNN-HP's scores (ranging
+    over four decades), where many items compete for the few top users."""
+    gen = torch.Generator().manual_seed(seed)
+    user, item = (torch.randn(size, 4, generator=gen, dtype=torch.float64) for size in (n, m))
+    bias = torch.randn(n, 1, generator=gen, dtype=torch.float64)
+    pop = 1.5 * torch.randn(1, m, generator=gen, dtype=torch.float64)
+    return (user @ item.T + bias + pop).exp()
 
 
 @pytest.fixture
@@ -65,3 +78,49 @@ def test_dual_meets_caps_near_the_lp_optimum(scores):
 def test_mult_maps_to_exposure_floor_or_user_cap():
     assert constraints(0.5, 10, 4) == (10, 2.0, "lb")
     assert constraints(3, 10, 4) == (30, 4, "ub")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dual_meets_item_caps_on_skewed_scores_at_the_cpu_schedule(seed):
+    # the shape where the Dual ended above its item caps (1.5x here, 9x on ml-latest-small)
+    # while its item prices started at -U(0, 1) instead of upstream's +U(0, 1):
+    # 20 epochs of ε from 1 to 1e-10, as the cpu profile runs it, against the exact LP optimum
+    scores = skewed_scores(24, 90, seed)
+    s = (scores / scores.max()).numpy()
+    k, c, kind = constraints(1, 6, 2)
+    pi = Dual(k, c, kind, 20, 1e-10).fit(scores, torch.Generator().manual_seed(0)).transform(scores)
+    found = exposures(pi, k, c, kind)
+    assert found["item_cap_ratio"] <= 1.01 and found["items_over_cap"] == 0
+    assert found["user_cap_ratio"] <= 1.01
+    # near the LP optimum (greedy reaches 0.997-0.9998 of it on these two; the dual 0.984-1.0)
+    assert (s * pi).sum() >= 0.98 * lp_optimum(s, k, c)
+
+
+def test_exposures_measure_distance_to_caps_and_floors():
+    taken = np.array([[1, 1, 0], [1, 1, 0], [1, 0, 0]], dtype=float)
+    ub = exposures(taken, 2, 2, "ub")  # item 0 has 3 users against a cap of 2
+    assert ub["item_cap_ratio"] == 1.5 and ub["items_over_cap"] == pytest.approx(1 / 3)
+    assert ub["user_cap_ratio"] == 1.0 and ub["users_over_cap"] == 0
+    lb = exposures(taken, 2, 1, "lb")  # item 2 has no user against a floor of 1
+    assert lb["item_floor_ratio"] == 0 and lb["items_under_floor"] == pytest.approx(1 / 3)
+    assert "item_cap_ratio" not in lb
+
+
+def test_paper_schedule_misses_item_floors_that_the_lp_meets():
+    # A known limitation, shared with upstream's update (README "The Dual's constraints"): under
+    # floors (mult < 1) one row and one column solve per ε level do not converge. At the paper's
+    # 100 epochs items end below the floor although the exact LP meets it (its value, above the
+    # LP's, is that of an infeasible point); at 20 epochs the floor is met, short of the optimum.
+    scores = skewed_scores(40, 100, 0)
+    s = (scores / scores.max()).numpy()
+    k, c, kind = constraints(0.5, 6, 4)
+    best = lp_optimum(s, k, c, "lb")  # asserts the LP is feasible and solved
+    fits = {
+        epochs: Dual(k, c, kind, epochs, 1e-10)
+        .fit(scores, torch.Generator().manual_seed(0))
+        .transform(scores)
+        for epochs in (20, 100)
+    }
+    paper, cpu = (exposures(fits[e], k, c, kind) for e in (100, 20))
+    assert paper["items_under_floor"] > 0.1 and (s * fits[100]).sum() > best
+    assert cpu["items_under_floor"] == 0 and (s * fits[20]).sum() < 0.9 * best

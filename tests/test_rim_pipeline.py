@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from helpers import composed, mirror_has
+from iclr.cli import schema
 from iclr.cli.errors import UserError
 from iclr.cli.job import execute_job
-from iclr.methods.rim.pipeline import run
 
 FAST = (
     "method.rnn.hidden=32",
@@ -36,10 +36,14 @@ def test_rim_product_wins_user_rec_on_planted_process(tmp_path):
     assert (tmp_path / "matching.png").stat().st_size > 0
 
 
-def test_unknown_item_model_is_a_user_error(tmp_path):
-    cfg = composed("method=rim", "dataset=rim-synthetic", "method.item_model=lstm", *FAST)
-    with pytest.raises(UserError, match="item_model"):
-        run(cfg, tmp_path, device=None)
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [("method.item_model=lstm", "item_model"), ("dataset.protocol.split=random", "split")],
+)
+def test_bad_option_is_rejected_by_the_schema(override, key):
+    # the options blocks of conf/method/rim.yaml and the datasets' protocol nodes
+    with pytest.raises(UserError, match=key):
+        schema.check(composed("method=rim", "dataset=rim-synthetic", override))
 
 
 @pytest.mark.skipif(not mirror_has("movielens-latest-small"), reason="no ml-latest-small mirror")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
 
 from helpers import composed, mirror_has
-from iclr.cli.errors import UserError
 from iclr.methods.rim.data import load_splits
-from iclr.methods.rim.protocol import create_dataset, make_splits, prepare_events, reindex_items
+from iclr.methods.rim.protocol import create_dataset, prepare_events, reindex_items
 
 
 def toy_events() -> pd.DataFrame:
@@ -66,9 +64,3 @@ def test_user_split_on_real_data_holds_out_the_right_users_and_events():
     moved = reindex_items(v, d.items)
     assert moved.target.shape == (len(v.users), len(d.items))
     assert moved.target.sum() <= v.target.sum()
-
-
-def test_unknown_split_kind_is_a_user_error():
-    protocol = OmegaConf.create({"split": "random"})
-    with pytest.raises(UserError, match="protocol.split"):
-        make_splits(toy_events(), protocol, seed=0)

@@ -1,9 +1,10 @@
 """Matching under exposure constraints (Mtch / OnlnMtch): greedy, the entropy-smoothed dual
 (prices on items), and the dual with prices fitted on V and applied to D (online).
 
-Follows ``rime/metrics/greedy_mtch.py`` (``assign_mtch``), ``rime/metrics/cvx.py`` (``CVX``,
-``_LitCVX``), ``rime/util/cvx_bisect.py`` and ``rime/__init__.py`` (``_mtch_update``) of
-awslabs/recurrent-intensity-model-experiments. For each ``mult``:
+Follows ``rime/metrics/greedy_mtch.py`` (``assign_mtch``), ``rime/metrics/dual.py`` (``Dual``,
+``_LitDual``; ``cvx.py`` at v1.0), ``rime/util/dual_bisect.py`` (``dual_solve_u``) and
+``rime/__init__.py`` (``_mtch_update``) of awslabs/recurrent-intensity-model-experiments.
+For each ``mult``:
 
 - mult < 1 ("lb"): every item must reach at least C = c1 · mult users, k = k1 items per user;
 - mult ≥ 1 ("ub"): up to k = k1 · mult items per user, at most C = c1 users per item.
@@ -108,10 +109,13 @@ def _clip(prices: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 def normalise(scores: torch.Tensor, top: float | None = None) -> tuple[torch.Tensor, float]:
-    """Scores / max (float32); excluded pairs just below the smallest remaining score."""
+    """Scores / max (float64); excluded pairs just below the smallest remaining score.
+
+    float64, not upstream's float32: at ε ≈ 1e-4 the row solve in float32 can overshoot the
+    per-user count by several items (58 → 63 on ml-latest-small at mult = 0.5)."""
     excluded = scores <= EXCLUDED / 2
     top = float(scores[~excluded].max()) if top is None else top
-    s = (scores / top).float()
+    s = (scores / top).double()
     floor = float(s[~excluded].min()) if (~excluded).any() else 0.0
     s[excluded] = floor - 1.0
     return s, top
@@ -123,8 +127,12 @@ class Dual:
     Each epoch lowers ε by a constant factor, then solves the user prices u for all users and
     the item prices v for all items (upstream's SGD step on ½‖v − v_batch‖² with learning rate
     n_items / n_batches is exactly this update when the whole matrix is one batch; upstream
-    sizes its batches by GPU memory). At small ε these block updates need not settle, so the
-    item caps can be exceeded: ``run_matching`` reports the largest exposures it produced."""
+    sizes its batches by GPU memory, which gives one batch at these sizes). The read-out is
+    upstream's too: fresh user prices for the matrix at hand, then sigmoid at the final ε; it
+    does not enforce the item constraint, which holds only as far as the prices have converged.
+    With upstream's schedule (100 epochs to ε = 1e-10) they have not, on ml-latest-small: items
+    end above their cap or below their floor, and upstream's own update does the same (README,
+    benchmarks/rim_dual.py). ``exposures`` reports how far every run ends from its constraints."""
 
     def __init__(self, topk: float, c: float, kind: str, epochs: int, min_epsilon: float):
         self.topk, self.c, self.kind = topk, c, kind
@@ -141,7 +149,10 @@ class Dual:
         if not 0 < beta < 1:  # no binding item constraint: the prices are 0 (after clipping)
             self.epsilon, self.prices = self.min_epsilon, torch.zeros(n_items)
             return self
-        v = torch.rand(n_items, generator=generator) * (1 if self.kind == "lb" else -1)
+        # upstream's start: item prices +U(0, 1) under caps (ub), -U(0, 1) under floors (lb)
+        v = torch.rand(n_items, generator=generator, dtype=s.dtype) * (
+            -1 if self.kind == "lb" else 1
+        )
         for _ in range(self.epochs):
             self.epsilon *= gamma
             u = _clip(solve_prices(s - v[None, :], alpha, self.epsilon), "ub")
@@ -165,13 +176,32 @@ def constraints(mult: float, k1: int, c1: int) -> tuple[float, float, str]:
     return k1 * mult, c1, "ub"
 
 
-def exposures(assigned: np.ndarray) -> dict[str, float]:
-    """The largest number of recommendations any user and any item received."""
-    return {
-        "max_user_recs": float(assigned.sum(1).max()),
-        "max_item_recs": float(assigned.sum(0).max()),
-        "min_item_recs": float(assigned.sum(0).min()),
+SLACK = 1e-2  # fractional assignments: a count within 0.01 of its bound meets it
+
+
+def exposures(assigned: np.ndarray, k: float, c: float, kind: str) -> dict[str, float]:
+    """How far an assignment is from its constraints: per-user counts against the cap k and
+    per-item counts against the cap C (ub) or the floor C (lb).
+
+    ``item_cap_ratio`` is max recs per item / C (ub; ≤ 1 when met), ``items_over_cap`` the
+    fraction of items above C; ``item_floor_ratio`` min recs per item / C and
+    ``items_under_floor`` the fraction below it (lb); ``user_cap_ratio`` and
+    ``users_over_cap`` the same for users against k (both kinds)."""
+    per_user, per_item = assigned.sum(1), assigned.sum(0)
+    out = {
+        "max_user_recs": float(per_user.max()),
+        "max_item_recs": float(per_item.max()),
+        "min_item_recs": float(per_item.min()),
+        "user_cap_ratio": float(per_user.max() / k),
+        "users_over_cap": float((per_user > k + SLACK).mean()),
     }
+    if kind == "ub":
+        out["item_cap_ratio"] = float(per_item.max() / c)
+        out["items_over_cap"] = float((per_item > c + SLACK).mean())
+    elif c > 0:
+        out["item_floor_ratio"] = float(per_item.min() / c)
+        out["items_under_floor"] = float((per_item < c - SLACK).mean())
+    return out
 
 
 def run_matching(
@@ -200,7 +230,7 @@ def run_matching(
             taken = greedy(s_d, k, c, kind, gen)
             found = evaluate_assigned(
                 d.target, taken, float((s_d.numpy() * taken).sum()), min_total_recs=floor
-            ) | exposures(taken)
+            ) | exposures(taken, k, c, kind)
             out.update({key.format("greedy") + a: b for a, b in found.items()})
             solvers = {"dual": s_d, "dual_online": s_v} if m.online else {"dual": s_d}
             for solver, fit_on in solvers.items():
@@ -208,7 +238,7 @@ def run_matching(
                 pi = dual.fit(fit_on, gen).transform(s_d)
                 found = evaluate_assigned(
                     d.target, pi, float((s_d.numpy() * pi).sum()), min_total_recs=floor
-                ) | exposures(pi)
+                ) | exposures(pi, k, c, kind)
                 out.update({key.format(solver) + a: b for a, b in found.items()})
     from iclr.methods.rim.plots import plot_matching
 

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from iclr.cli.errors import UserError
 from iclr.methods.common.runtime import setup_torch
 from iclr.methods.rim import hawkes, intensity, item_choice
 from iclr.methods.rim.data import load_splits
@@ -103,8 +102,6 @@ def fit(cfg: Any, d: EvalSplit, v: EvalSplit, out_dir: Path) -> tuple[FittedRIM,
     kind = str(m.item_model)
     if kind == "none":
         return fitted, stats
-    if kind not in ITEM_MODEL_LABELS:
-        raise UserError(f"unknown method.item_model {kind!r}; use rnn, transformer or none")
     start = time.perf_counter()
     net_cfg = m[kind]
     network, vocab, train_stats = item_choice.train(

@@ -251,15 +251,11 @@ def make_splits(frame: pd.DataFrame, protocol: Any, seed: int) -> tuple[EvalSpli
         min_user_len=int(protocol.get("min_user_len", 1)),
         min_item_len=int(protocol.get("min_item_len", 1)),
     )
-    kind = protocol.get("split", "user")
-    if kind == "user":
+    # split is user or time: declared in the dataset's protocol.options, checked by the schema
+    if protocol.get("split", "user") == "user":
         return user_split(events, seed, **kw)
-    if kind == "time":
-        stamp = lambda key: pd.Timestamp(protocol[key]).timestamp()  # noqa: E731
-        return time_split(
-            events, stamp("test_start"), stamp("test_end"), stamp("valid_start"), **kw
-        )
-    raise UserError(f"unknown dataset.protocol.split {kind!r}; use 'user' or 'time'")
+    stamp = lambda key: pd.Timestamp(protocol[key]).timestamp()  # noqa: E731
+    return time_split(events, stamp("test_start"), stamp("test_end"), stamp("valid_start"), **kw)
 
 
 def reindex_items(split: EvalSplit, items: np.ndarray) -> EvalSplit:
