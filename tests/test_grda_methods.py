@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from helpers import needs_grda_data
 
 METHODS = ["source_only", "dann", "cdann", "adda", "mdd", "grda"]
-TINY = ["method.hidden=16", "method.epochs=2", "method.eval_every=1"]
+TINY = ["method.hidden=16", "method.epochs=2", "method.eval_every=1", "method.probe_steps=20"]
 
 
 def record(outputs, method: str, dataset: str) -> dict:
@@ -51,7 +52,13 @@ def test_baselines_never_get_grdas_pretrained_embeddings():
 def test_grda_beats_source_only_on_dg15_targets(cli, iclr_env):
     """A short GRDA run (small width, init std scaled to keep the paper's per-layer gain) is
     clearly above Source-Only and chance on DG-15's nine rotated target domains."""
-    short = ["method.hidden=64", "method.init_std=0.028", "method.lr_scale=8", "method.epochs=40"]
+    short = [
+        "method.hidden=64",
+        "method.init_std=0.028",
+        "method.lr_scale=8",
+        "method.epochs=40",
+        "method.probe_steps=0",
+    ]
     accuracy = {}
     for method in ("source_only", "grda"):
         code, _, err = cli("run", f"method={method}", "dataset=dg15", *short)
@@ -80,7 +87,7 @@ def test_official_update_freezes_the_discriminator_at_lambda_one(update, frozen)
         "method.hidden=8",
         "method.init_std=0.3",
         "method.lambda_gan=1",
-        f"+method.update={update}",
+        f"method.update={update}",
     )
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     data = load_dataset(cfg.dataset, cfg.paths.data_dir, cfg.paths.mirror)
@@ -91,3 +98,27 @@ def test_official_update_freezes_the_discriminator_at_lambda_one(update, frozen)
         torch.equal(a, b) for a, b in zip(before, trainer.adversary.parameters(), strict=True)
     )
     assert unchanged == frozen
+
+
+@pytest.mark.parametrize(
+    ("method", "override"),
+    [
+        ("grda", "method.update=nosuch"),
+        ("adda", "method.update=simultaneous"),
+        ("grda", "method.domain_input=angle"),
+        ("dann", "method.domain_input=learned"),
+    ],
+)
+def test_a_bad_option_is_refused_before_anything_runs(cli, iclr_env, method, override):
+    code, _, err = cli("run", f"method={method}", "dataset=dg15", override)
+    assert code == 2 and override.split("=")[0] in err and len(err.strip().splitlines()) == 1
+    assert not (iclr_env / "results").exists()
+
+
+def test_every_adversarial_run_reports_the_fresh_discriminator_diagnostics(cli, iclr_env):
+    code, _, err = cli("run", "method=dann", "dataset=dg_synthetic", *TINY)
+    assert code == 0, err
+    metrics = record(iclr_env, "dann", "dg_synthetic")["metrics"]
+    assert metrics["probe_domain_ce_chance"] == pytest.approx(np.log(15))
+    for key in ("probe_domain_ce", "adv_loss_trained", "adv_loss_fresh"):
+        assert np.isfinite(metrics[key])

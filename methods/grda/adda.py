@@ -20,6 +20,8 @@ EPS = 1e-10
 class SourceTargetDiscriminator(Adversary):
     """P(source | e)."""
 
+    minimax = False  # the encoder's loss inverts the labels instead of negating D's loss
+
     def __init__(self, hidden: int) -> None:
         super().__init__()
         self.net = discriminator_trunk(hidden, hidden, 1)

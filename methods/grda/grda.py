@@ -32,15 +32,22 @@ class GraphDiscriminator(Adversary):
         self.nodes: Tensor | None = None
         self._adjacency: np.ndarray | None = None
 
-    def begin_step(self, rng: np.random.Generator, data: DomainTensors) -> None:
+    def begin_step(self, rng: np.random.Generator, data: DomainTensors) -> np.ndarray:
+        # Only the sampled domains enter L_D: the loop encodes (and D embeds) just those rows.
         if self._adjacency is None:
             self._adjacency = data.adjacency.cpu().numpy()
         nodes = sample_subgraph(self._adjacency, self.sample_v, rng)
         self.nodes = torch.as_tensor(nodes, device=data.adjacency.device)
+        return nodes
 
-    def loss(self, e: Tensor, out: Tensor, data: DomainTensors) -> Tensor:
-        # Only the sampled domains enter L_D: embed just those rows.
-        return graph_discriminator_loss(self.net(e[self.nodes]), data.adjacency, self.nodes)
+    def loss(self, e: Tensor, out: Tensor | None, data: DomainTensors) -> Tensor:
+        """L_D on the step's sub-graph; ``e`` is (V, B, h), row i for ``nodes[i]``."""
+        return graph_discriminator_loss(self.net(e), data.adjacency, self.nodes)
+
+    def full_loss(self, e: Tensor, out: Tensor, data: DomainTensors) -> Tensor:
+        """L_D on the whole graph (every pair of domains)."""
+        nodes = torch.arange(e.shape[0], device=e.device)
+        return graph_discriminator_loss(self.net(e), data.adjacency, nodes)
 
 
 def make(method: Any, hidden: int, outputs: int, classification: bool, num_domains: int):

@@ -1,8 +1,9 @@
 """MDD (margin disparity discrepancy, Zhang et al., 2019) as in GRDA's baselines.
 
 An auxiliary predictor F' agrees with F's (detached) predictions on source samples and
-disagrees on target samples: L = (λ_src·NLL(F'(e_s), ŷ_s) + λ_tgt·NLL(log(1 − F'(e_t)), ŷ_t)) /
-(λ_src + λ_tgt); F' minimises L, the encoder maximises it. For regression (TPT-48, which the
+disagrees on target samples: L = (λ_src·NLL(F'(e_s), ŷ_s) + λ_tgt·NLL(log(1 − p'(e_t)), ŷ_t)) /
+(λ_src + λ_tgt) with p' F'’s softmax (the official target term, log(1 − p' + 1e-10)); F'
+minimises L, the encoder maximises it. For regression (TPT-48, which the
 official code does not cover) the agreement probability of a sample is exp(−‖F'(e) − F(e)‖²/k)
 over its k outputs, used in place of F'’s probability of F's class: our adaptation.
 """
@@ -26,6 +27,8 @@ EPS = 1e-10
 class MarginDisparity(Adversary):
     """The adversarial head F' and its disparity loss."""
 
+    needs_predictions = True
+
     def __init__(
         self, hidden: int, outputs: int, classification: bool, lambda_src: float, lambda_tgt: float
     ) -> None:
@@ -34,18 +37,24 @@ class MarginDisparity(Adversary):
         self.classification = classification
         self.lambda_src, self.lambda_tgt = lambda_src, lambda_tgt
 
-    def agreement(self, e: Tensor, out: Tensor) -> Tensor:
-        """log P'(F's answer) per sample: the head's log-probability of F's class, or the
-        Gaussian agreement of the two regressions."""
-        adv = self.head(e)
-        if self.classification:
-            return adv.gather(-1, out.detach().argmax(-1, keepdim=True)).squeeze(-1)
-        return -(adv - out.detach()).pow(2).mean(-1)
+    def terms(self, e: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-sample (source agreement, target disparity) losses against F's answer.
 
-    def loss(self, e: Tensor, out: Tensor, data: DomainTensors) -> Tensor:
-        log_agree = self.agreement(e, out)
-        src = -log_agree[data.is_source].mean()
-        tgt = -torch.log((1 - log_agree[~data.is_source].exp()).clamp_min(0) + EPS).mean()
+        Classification, as the official code: −log(p' + 1e-4) (the head's floored
+        log-probability of F's class) and −log(1 − p' + 1e-10) with p' the plain softmax.
+        Regression: the Gaussian agreement a = −‖F'(e) − F(e)‖²/k, then −a and −log(1 − eᵃ).
+        """
+        if self.classification:
+            answer = out.detach().argmax(-1, keepdim=True)
+            p = self.head.probabilities(self.head.net(e)).gather(-1, answer).squeeze(-1)
+            return -torch.log(p + 1e-4), -torch.log(1 - p + EPS)
+        agree = -(self.head(e) - out.detach()).pow(2).mean(-1)
+        return -agree, -torch.log((1 - agree.exp()).clamp_min(0) + EPS)
+
+    def loss(self, e: Tensor, out: Tensor | None, data: DomainTensors) -> Tensor:
+        agree, disparity = self.terms(e, out)
+        src = agree[data.is_source].mean()
+        tgt = disparity[~data.is_source].mean()
         return (self.lambda_src * src + self.lambda_tgt * tgt) / (self.lambda_src + self.lambda_tgt)
 
 

@@ -21,20 +21,30 @@ def init_weights(module: nn.Module, std: float) -> None:
     for m in module.modules():
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, mean=0.0, std=std)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 class Encoder(nn.Module):
-    """E(x, z): x → h; z → h → h; concat → 3 × (2h → 2h) → h (ReLU between layers)."""
+    """E(x, z): x → h; z → h → h; concat → 3 × (2h → 2h) → h (ReLU between layers).
+
+    The official first trunk layer W·[h_x; h_z] + b is held as its two halves, W_x·h_x + b and
+    W_z·h_z (same parameters, function and N(0, std) init), so that ``z`` may be given once per
+    domain and broadcast over the batch ((D, 1, z_dim) beside x's (D, B, x_dim)): the z branch
+    and W_z·h_z then run once per domain instead of once per sample.
+    """
 
     def __init__(self, x_dim: int, z_dim: int, hidden: int) -> None:
         super().__init__()
         self.x_branch = mlp([x_dim, hidden], final_activation=True)
         self.z_branch = mlp([z_dim, hidden, hidden], final_activation=True)
-        self.trunk = mlp([2 * hidden] * 4 + [hidden])
+        self.join_x = nn.Linear(hidden, 2 * hidden)
+        self.join_z = nn.Linear(hidden, 2 * hidden, bias=False)
+        self.trunk = mlp([2 * hidden] * 3 + [hidden])
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
-        return self.trunk(torch.cat([self.x_branch(x), self.z_branch(z)], dim=-1))
+        joined = self.join_x(self.x_branch(x)) + self.join_z(self.z_branch(z))
+        return self.trunk(torch.relu(joined))
 
 
 class Predictor(nn.Module):
@@ -48,7 +58,11 @@ class Predictor(nn.Module):
 
     def forward(self, e: Tensor) -> Tensor:
         out = self.net(e)
-        return torch.log(torch.softmax(out, dim=-1) + 1e-4) if self.classification else out
+        return torch.log(self.probabilities(out) + 1e-4) if self.classification else out
+
+    @staticmethod
+    def probabilities(logits: Tensor) -> Tensor:
+        return torch.softmax(logits, dim=-1)
 
 
 def discriminator_trunk(in_dim: int, hidden: int, outputs: int) -> nn.Sequential:
