@@ -116,7 +116,9 @@ def geometry() -> None:
         report = path.with_suffix(".json")
         levels = json.loads(report.read_text())["levels"] if report.is_file() else []
         training = ", ".join(
-            f"level {g['level']}: {g['epochs']} ep, loss {g['losses'][-1]:.3f}" for g in levels
+            f"level {g['level']}: {g['epochs']} ep, loss {g.get('final_loss', float('nan')):.3f}"
+            f" (bias-only {g.get('bias_only_loss', float('nan')):.3f})"
+            for g in levels
         )
         figures[name] = {**neighbourhood_geometry(torch.load(path), graph), "training": training}
         f = figures[name]

@@ -214,7 +214,7 @@ def list_(
                         e.paper,
                         e.summary,
                         ", ".join(e.tasks),
-                        ", ".join(["paper", *method_profiles(n)]),
+                        ", ".join(dict.fromkeys(["paper", *method_profiles(n)])),
                     ]
                     for n, e in sorted(methods().items())
                 ],

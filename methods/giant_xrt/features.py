@@ -29,11 +29,7 @@ def node_features(
 ) -> tuple[torch.Tensor, dict[str, Any] | None]:
     """The (N, d) feature matrix named by ``dataset_cfg.features`` (TF-IDF as sparse CSR), and
     for GIANT features the stage report of the run that computed them."""
-    kind = str(dataset_cfg.features)
-    if kind not in FEATURES:
-        from iclr.cli.errors import UserError
-
-        raise UserError(f"unknown dataset.features={kind!r}; choose one of: {', '.join(FEATURES)}")
+    kind = str(dataset_cfg.features)  # one of FEATURES: the dataset's options block checks it
     giant = dataset_cfg.giant
     if kind == "tfidf":
         from iclr.methods.giant_xrt.encoders import csr_tensor
@@ -41,22 +37,26 @@ def node_features(
 
         return csr_tensor(tfidf_features(graph.texts, giant.tfidf)), None
     if kind == "minilm":
-        from iclr.methods.giant_xrt.encoders import load_transformer
-
-        tokenizer, model = load_transformer(str(giant.transformer.model), torch.device("cpu"))
-        from iclr.methods.common.text_embeddings import embed_texts
-
-        features = embed_texts(
-            graph.texts,
-            tokenizer,
-            model,
-            batch_size=int(giant.transformer.embed_batch_size),
-            max_length=int(giant.transformer.max_length),
-            data_dir=cache_dir,
-            model_key=str(giant.transformer.model),
-        )
-        return features, None
+        return frozen_embeddings(giant.transformer, graph.texts, cache_dir), None
     return giant_features(kind.removeprefix("giant_"), giant, graph, cache_dir)
+
+
+def frozen_embeddings(transformer_cfg: Any, texts: list[str], cache_dir: Path) -> torch.Tensor:
+    """Frozen pre-trained sentence embeddings (mean pool, L2-normalised), cached by model, max
+    length and texts: the ``minilm`` features, the adapter's input, a diagnostics baseline."""
+    from iclr.methods.common.text_embeddings import embed_texts
+    from iclr.methods.giant_xrt.encoders import load_transformer
+
+    tokenizer, model = load_transformer(str(transformer_cfg.model), torch.device("cpu"))
+    return embed_texts(
+        texts,
+        tokenizer,
+        model,
+        batch_size=int(transformer_cfg.embed_batch_size),
+        max_length=int(transformer_cfg.max_length),
+        data_dir=cache_dir,
+        model_key=str(transformer_cfg.model),
+    )
 
 
 def cache_key(encoder: str, giant_cfg: Any, graph: Any) -> str:
@@ -91,7 +91,7 @@ def giant_features(
         return torch.load(path, weights_only=True), {**report, "from_cache": True}
     from iclr.methods.giant_xrt.pipeline import run_giant
 
-    features, report = run_giant(encoder, giant_cfg, graph)
+    features, report = run_giant(encoder, giant_cfg, graph, cache_dir)
     report["cache_key"] = key
     cache_dir.mkdir(parents=True, exist_ok=True)
     for target, write in (

@@ -6,12 +6,14 @@ loss (margin 1, labels in {-1, +1}) averaged over the *active* clusters of each 
 teacher-forcing negatives ("tfn": the children of the clusters of the level above that hold one
 of the node's neighbours) and optionally matcher-aware negatives ("man": the children of the
 top-k clusters the previous level's head predicts). The encoder carries over from level to
-level. The head of a finer level starts either from its parent's weights (``bootstrap:
-inherit``, PECOS's "inherit", the CPU profile's choice: no extra pass over the corpus) or from
-a linear XMC model fitted by PECOS on the current encoder's embeddings of the training nodes
-(``bootstrap: linear``, PECOS's default, the paper profile's). ``levels: finest`` is the
+level. The head of a finer level starts either from a linear XMC model fitted by PECOS on the
+current encoder's embeddings of the training nodes (``bootstrap: linear``, PECOS's default) or
+from its parent's weights (``bootstrap: inherit``, PECOS's option). The top level's head starts
+from N(0, 0.02) (PECOS ``TransformerLinearXMCHead``). Encoder and head share one learning rate
+(PECOS ``learning_rate``) with a linear warm-up and decay. ``levels: finest`` is the
 single-scale ablation: only the neighbour level, all labels active, for the same total number
-of epochs.
+of epochs. After each level its final loss (evaluation mode, one pass) and the loss of the best
+input-free constant per cluster (``diagnostics.bias_only_loss``) are logged: the fit check.
 """
 
 from __future__ import annotations
@@ -35,13 +37,17 @@ LOG = logging.getLogger(__name__)
 
 @dataclass
 class LevelLog:
-    """What one level's training did: size, epochs, mean loss of each epoch, seconds."""
+    """What one level's training did: size, epochs, steps, mean loss of each epoch, seconds,
+    the final loss (evaluation mode, after the level) and the bias-only loss of the level."""
 
     level: int
     clusters: int
     epochs: int
+    steps: int = 0
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
+    final_loss: float = float("nan")
+    bias_only_loss: float = float("nan")
 
 
 def squared_hinge(logits: torch.Tensor, positive: torch.Tensor, active: torch.Tensor):
@@ -89,33 +95,35 @@ def train_level_by_level(
     device: torch.device,
     progress: Any = None,
 ) -> list[LevelLog]:
-    """Fine-tune ``encoder`` on the tree's levels (coarse to fine, or the finest only)."""
+    """Fine-tune ``encoder`` on the tree's levels (coarse to fine, or the finest only); return
+    each level's log and its trained head."""
     num_levels = len(tree.targets)
-    if cfg.levels == "multiscale":
-        plan = [(t, int(cfg.epochs_per_level)) for t in range(num_levels)]
-    elif cfg.levels == "finest":
-        plan = [(num_levels - 1, int(cfg.epochs_per_level) * num_levels)]
-    else:
-        raise ValueError(f"unknown levels {cfg.levels!r}; use 'multiscale' or 'finest'")
+    epochs = int(cfg.epochs_per_level)
+    # levels (multiscale | finest) is validated by the config's options block.
+    plan = {
+        "multiscale": [(t, epochs) for t in range(num_levels)],
+        "finest": [(num_levels - 1, epochs * num_levels)],
+    }[str(cfg.levels)]
     generator = np.random.default_rng(seed)
     # Nodes without neighbours have nothing to predict (their targets are empty at every level).
     has_labels = np.diff(tree.targets[-1].indptr) > 0
     row_of_node = np.full(int(tree.train_nodes.max()) + 1, -1)
     row_of_node[tree.train_nodes] = np.arange(tree.train_nodes.size)
     nodes = tree.train_nodes[has_labels]
-    logs, parent_head = [], None
+    logs, heads, parent_head = [], [], None
     for level, epochs in plan:
         head = nn.Linear(encoder.dim, tree.level_sizes[level]).to(device)
-        bootstrap = str(cfg.get("bootstrap", "inherit"))
-        if parent_head is not None and bootstrap == "linear":
+        if parent_head is None:  # PECOS: the first head starts from N(0, 0.02), bias 0
+            with torch.no_grad():
+                head.weight.normal_(0.0, 0.02)
+                head.bias.zero_()
+        elif str(cfg.bootstrap) == "linear":
             linear_bootstrap(encoder, head, tree, level, nodes, row_of_node, cfg)
-        elif parent_head is not None and bootstrap == "inherit":
-            with torch.no_grad():  # children start from their parent's weights
+        else:  # inherit: children start from their parent's weights
+            with torch.no_grad():
                 index = torch.from_numpy(tree.parents[level]).to(device)
                 head.weight.copy_(parent_head.weight[index])
                 head.bias.copy_(parent_head.bias[index])
-        elif parent_head is not None:
-            raise ValueError(f"unknown bootstrap {bootstrap!r}; use 'inherit' or 'linear'")
         log = fit_level(
             encoder,
             head,
@@ -130,9 +138,47 @@ def train_level_by_level(
             device,
             progress,
         )
+        log.final_loss, log.bias_only_loss = level_fit(
+            encoder, head, parent_head, tree, level, nodes, row_of_node, cfg, device
+        )
+        LOG.info(
+            "level %d: final loss %.4f, bias-only %.4f", level, log.final_loss, log.bias_only_loss
+        )
         logs.append(log)
-        parent_head = head.requires_grad_(False)
-    return logs
+        heads.append(head.requires_grad_(False))
+        parent_head = head
+    return logs, heads
+
+
+def level_fit(
+    encoder: TextEncoder,
+    head: nn.Linear,
+    parent_head: nn.Linear | None,
+    tree: LabelTree,
+    level: int,
+    nodes: np.ndarray,
+    row_of_node: np.ndarray,
+    cfg: Any,
+    device: torch.device,
+) -> tuple[float, float]:
+    """(loss of the trained level in evaluation mode, bias-only loss) on the training nodes,
+    over the same active clusters as training (teacher-forcing ones for the bias-only model)."""
+    from iclr.methods.giant_xrt.diagnostics import bias_only_loss
+
+    rows = row_of_node[nodes]
+    embedding = torch.from_numpy(embed_nodes(encoder, nodes, int(cfg.embed_batch_size)))
+    embedding = embedding.to(device)
+    with torch.no_grad():
+        active = active_clusters(
+            level, tree, rows, embedding, parent_head, str(cfg.negatives), int(cfg.only_topk)
+        )
+        positive = dense_rows(tree, level, rows, device)
+        final = float(squared_hinge(head(embedding), positive, active))
+    targets = tree.targets[level][rows]
+    if parent_head is None:
+        return final, bias_only_loss(targets, None)
+    parent = tree.targets[level - 1][rows]
+    return final, bias_only_loss(targets, sp.csr_matrix(parent[:, tree.parents[level]]))
 
 
 def embed_nodes(encoder: TextEncoder, nodes: np.ndarray, batch_size: int) -> np.ndarray:
@@ -198,17 +244,16 @@ def fit_level(
     device: torch.device,
     progress: Any,
 ) -> LevelLog:
-    """One level: AdamW (encoder and head learning rates), linear decay, gradient clipping."""
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": encoder.parameters(), "lr": float(cfg.lr_encoder)},
-            {"params": head.parameters(), "lr": float(cfg.lr_head)},
-        ],
-        weight_decay=float(cfg.weight_decay),
-    )
+    """One level: AdamW over encoder and head at one learning rate (PECOS), linear warm-up then
+    linear decay to 0, gradient clipping."""
+    trainable = [p for p in [*encoder.parameters(), *head.parameters()] if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=float(cfg.lr), weight_decay=float(cfg.weight_decay))
     steps = epochs * -(-nodes.size // int(cfg.batch_size))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / steps))
-    log = LevelLog(level, tree.level_sizes[level], epochs)
+    warmup = min(int(cfg.warmup_steps), steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_decay(s, warmup, steps)
+    )
+    log = LevelLog(level, tree.level_sizes[level], epochs, steps)
     start = time.perf_counter()
     encoder.train()
     for epoch in range(epochs):
@@ -222,9 +267,7 @@ def fit_level(
             loss = squared_hinge(head(embedding), dense_rows(tree, level, rows, device), active)
             optimizer.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(
-                [*encoder.parameters(), *head.parameters()], float(cfg.max_grad_norm)
-            )
+            nn.utils.clip_grad_norm_(trainable, float(cfg.max_grad_norm))
             optimizer.step()
             schedule.step()
             total, count = total + loss.item() * len(rows), count + len(rows)
@@ -234,3 +277,11 @@ def fit_level(
         LOG.info("level %d epoch %d: loss %.4f", level, epoch, log.losses[-1])
     log.seconds = time.perf_counter() - start
     return log
+
+
+def warmup_decay(step: int, warmup: int, steps: int) -> float:
+    """Learning-rate factor of Hugging Face's linear schedule (PECOS's): 0 -> 1 over ``warmup``
+    steps, then 1 -> 0 at ``steps``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (steps - step) / max(1, steps - warmup))
