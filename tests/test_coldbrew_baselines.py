@@ -197,8 +197,6 @@ def test_label_propagation_adjacency_matches_dense_row_normalised_formula():
         expected = (alpha * row_norm @ expected + (1 - alpha) * seeds).clamp(0, 1)
     ours = label_propagation(edge_index, n, y, train, classes, 5, alpha, "adjacency")
     torch.testing.assert_close(ours, expected)
-    with pytest.raises(ValueError):
-        label_propagation(edge_index, n, y, train, classes, matrix="random walk")
 
 
 # ---------------------------------------------------------------- Graph-MLP

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from helpers import MIRROR, composed, needs_planetoid
+from iclr.cli.errors import UserError
+from iclr.cli.schema import check
 from iclr.methods.coldbrew.splits import (
     StructuralSplit,
     make_split,
@@ -109,12 +111,13 @@ def test_degree_ignores_duplicates_direction_and_self_loops():
     check_invariants(dirty, messy, HAND_N)
 
 
-def test_make_split_dispatches_and_rejects_unknown_rules():
+def test_make_split_dispatches_and_rejects_bad_inputs():
     edge_index = both_directions(HAND_EDGES)
     assert make_split("repo", edge_index, HAND_N).rule == "repo"
     assert make_split("paper", edge_index, HAND_N, fraction=0.2).rule == "paper"
-    with pytest.raises(ValueError, match="unknown Cold Brew split rule 'papr'.*paper, repo"):
-        make_split("papr", edge_index, HAND_N)
+    # an unknown rule is refused by the split config's options before a job runs
+    with pytest.raises(UserError, match="split.rule='papr': choose one of paper, repo"):
+        check(composed("method=gcn_se", "split.rule=papr"))
     with pytest.raises(ValueError, match="fraction"):
         paper_split(edge_index, HAND_N, fraction=0.5)
     with pytest.raises(ValueError, match="outside"):

@@ -31,8 +31,6 @@ from dataclasses import dataclass
 
 import torch
 
-RULES = ("paper", "repo")
-
 # Number of median filters in the official ``get_partial_sorted_idx``: mode 'top6' (the pool
 # split into isolated + tail) applies 4, mode 'bottom3' (head) applies 5.
 _REPO_LOW_FILTERS = 4
@@ -264,13 +262,8 @@ def make_split(
     fraction: float = 0.1,
     seed: int = 0,
 ) -> StructuralSplit:
-    """Dispatch on ``rule`` (``"paper"`` or ``"repo"``); the repo rule ignores fraction and seed.
-
-    Raises:
-        ValueError: for an unknown rule, naming the valid ones.
-    """
-    if rule == "paper":
-        return paper_split(edge_index, num_nodes, fraction=fraction, seed=seed)
+    """Dispatch on ``rule`` (``"paper"`` or ``"repo"``, the split config's options, checked
+    before a job runs); the repo rule ignores fraction and seed."""
     if rule == "repo":
         return repo_split(edge_index, num_nodes)
-    raise ValueError(f"unknown Cold Brew split rule {rule!r}; expected one of {', '.join(RULES)}")
+    return paper_split(edge_index, num_nodes, fraction=fraction, seed=seed)

@@ -34,8 +34,6 @@ class StudentHead(nn.Module):
         student_input: str = "paper",
     ) -> None:
         super().__init__()
-        if student_input not in {"paper", "repo"}:
-            raise ValueError(f"unknown student_input {student_input!r}; use 'paper' or 'repo'")
         if layers < 2:
             raise ValueError("the student head needs layers >= 2")
         self.student_input = student_input

@@ -77,29 +77,23 @@ class NodeNorm(nn.Module):
 
 def parse_se_layers(se_layers: str, layers: int) -> list[bool]:
     """Which of the ``layers`` layers carry an SE matrix (see the module docstring)."""
+    # a preset or a 3-digit 0/1 mask: the config's options list both, checked before a job runs
     digits = SE_PRESETS.get(se_layers, se_layers)
-    if len(digits) != 3 or set(digits) - {"0", "1"}:
-        raise ValueError(
-            f"unknown se_layers {se_layers!r}; choose one of {sorted(SE_PRESETS)} "
-            "or a 3-digit 0/1 string (first, middle, last), e.g. '100'"
-        )
     first, middle, last = (d == "1" for d in digits)
     return [first] + [middle] * (layers - 2) + [last]
 
 
 def make_norm(norm: str, dim: int) -> nn.Module:
-    """The normalisation module applied after each hidden layer's propagation."""
-    if norm == "none":
-        return nn.Identity()
-    if norm == "batch":
-        return nn.BatchNorm1d(dim)
-    if norm == "pair":
-        return PairNorm()
-    if norm == "node":
-        return NodeNorm()
-    if norm == "group":
-        return DiffGroupNorm(dim, GROUP_NORM_GROUPS, lamda=GROUP_NORM_LAMBDA)
-    raise ValueError(f"unknown norm {norm!r}; choose one of {list(NORMS)}")
+    """The normalisation module applied after each hidden layer's propagation (``norm`` is one
+    of ``NORMS``, the config's options, checked before a job runs)."""
+    makers = {
+        "none": nn.Identity,
+        "batch": lambda: nn.BatchNorm1d(dim),
+        "pair": PairNorm,
+        "node": NodeNorm,
+        "group": lambda: DiffGroupNorm(dim, GROUP_NORM_GROUPS, lamda=GROUP_NORM_LAMBDA),
+    }
+    return makers[norm]()
 
 
 class Propagate(torch.autograd.Function):
@@ -188,10 +182,6 @@ class SEGCN(nn.Module):
         super().__init__()
         if layers < 2:
             raise ValueError(f"layers must be >= 2, got {layers}")
-        if residual not in RESIDUALS:
-            raise ValueError(f"unknown residual {residual!r}; choose one of {list(RESIDUALS)}")
-        if norm not in NORMS:
-            raise ValueError(f"unknown norm {norm!r}; choose one of {list(NORMS)}")
         has_se = parse_se_layers(se_layers, layers)
         self.num_nodes = num_nodes
         self.dropout = dropout
