@@ -141,7 +141,8 @@ def _run(
         seed=seed,
         cell_key=key,
         status="running",
-        main_metric=config["dataset"].get("metric", "test_acc"),
+        # a method whose task reports another metric than the dataset's (link prediction: MRR)
+        main_metric=config["method"].get("metric") or config["dataset"].get("metric", "test_acc"),
         overrides=overrides,
         selection=config["method"].get("selection", "final epoch"),
         summary_metrics=list(entry.summary_metrics),

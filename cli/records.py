@@ -35,6 +35,7 @@ METADATA = {
         "tasks",
         "smoke_dataset",
         "summary_metrics",
+        "metric",
         "options",
     ),
     "dataset": ("options",),

@@ -90,7 +90,8 @@ NAMING_KEYS = {
     *("name", "entrypoint", "paper", "summary", "smoke_dataset", "selection", "label", "family"),
     *("metric", "folder", "file", "data_file", "g_encode_file", "repository_name", "builder"),
     *("weights", "checkpoint", "bi", "cross", "model", "subset", "unit", "sick_dataset"),
-    *("train_begin", "valid_start", "test_start", "test_end", "profile"),
+    *("train_begin", "valid_start", "test_start", "test_end", "profile", "embedding"),
+    "lam",  # DIVA's λ: a number, or `loo` (chosen by closed-form LOO): not a closed set
 }
 
 
