@@ -37,3 +37,21 @@ needs_grda_data = pytest.mark.skipif(
     not (mirror_has("dg-15") and mirror_has("tpt-48")),
     reason=f"GRDA datasets (dg-15, tpt-48) not found in the mirror at {MIRROR}",
 )
+
+
+# GIANT-XRT tests: a small XR label-tree setting and a seeded graph with TF-IDF-like features.
+GIANT_TREE = {"max_degree": 1000, "nr_splits": 4, "max_leaf_size": 4, "seed": 0, "threads": 1}
+
+
+def random_graph(n: int = 64, pairs: int = 200, seed: int = 0):
+    """Undirected edges ``[2, E]`` (both directions, no self-loops) among ``n`` nodes from
+    ``pairs`` random draws, and a sparse ``n × 40`` float32 feature matrix."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, n, pairs), rng.integers(0, n, pairs)
+    keep = src != dst
+    edges = np.unique(np.concatenate([[src[keep], dst[keep]], [dst[keep], src[keep]]], 1), axis=1)
+    tfidf = sp.random(n, 40, density=0.3, format="csr", random_state=seed, dtype=np.float32)
+    return edges, tfidf

@@ -14,6 +14,8 @@ import scipy.sparse as sp
 import torch
 from omegaconf import OmegaConf
 
+from helpers import GIANT_TREE
+from helpers import random_graph as shared_random_graph
 from iclr.cli.errors import UserError
 from iclr.methods.giant_xrt.diagnostics import (
     adjacency,
@@ -25,18 +27,11 @@ from iclr.methods.giant_xrt.diagnostics import (
 from iclr.methods.giant_xrt.label_tree import build_label_tree
 from iclr.methods.giant_xrt.xr_training import squared_hinge, train_level_by_level
 
-TREE = OmegaConf.create(
-    {"max_degree": 1000, "nr_splits": 4, "max_leaf_size": 4, "seed": 0, "threads": 1}
-)
+TREE = OmegaConf.create(GIANT_TREE)
 
 
-def random_graph(n: int = 80, seed: int = 0) -> tuple[np.ndarray, sp.csr_matrix]:
-    rng = np.random.default_rng(seed)
-    src, dst = rng.integers(0, n, 300), rng.integers(0, n, 300)
-    keep = src != dst
-    edges = np.unique(np.concatenate([[src[keep], dst[keep]], [dst[keep], src[keep]]], 1), axis=1)
-    tfidf = sp.random(n, 40, density=0.3, format="csr", random_state=seed, dtype=np.float32)
-    return edges, tfidf
+def random_graph(n: int = 80, seed: int = 0):
+    return shared_random_graph(n, 300, seed)
 
 
 @pytest.mark.parametrize("with_active", [False, True])

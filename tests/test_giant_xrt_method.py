@@ -5,26 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from omegaconf import OmegaConf
 
-from helpers import MIRROR, composed, needs_citeseer_tag
+from helpers import GIANT_TREE, MIRROR, composed, needs_citeseer_tag
+from helpers import random_graph as shared_random_graph
 from iclr.methods.giant_xrt.label_tree import LabelTree, build_label_tree
 from iclr.methods.giant_xrt.xr_training import active_clusters, squared_hinge
 
-TREE = OmegaConf.create(
-    {"max_degree": 1000, "nr_splits": 4, "max_leaf_size": 4, "seed": 0, "threads": 1}
-)
+TREE = OmegaConf.create(GIANT_TREE)
 
 
-def random_graph(n: int = 64, seed: int = 0) -> tuple[np.ndarray, sp.csr_matrix]:
-    rng = np.random.default_rng(seed)
-    src, dst = rng.integers(0, n, 200), rng.integers(0, n, 200)
-    keep = src != dst
-    edges = np.unique(np.concatenate([[src[keep], dst[keep]], [dst[keep], src[keep]]], 1), axis=1)
-    tfidf = sp.random(n, 40, density=0.3, format="csr", random_state=seed, dtype=np.float32)
-    return edges, tfidf
+def random_graph(n: int = 64, seed: int = 0):
+    return shared_random_graph(n, 200, seed)
 
 
 def test_label_tree_targets_match_brute_force():
