@@ -11,7 +11,8 @@ from omegaconf import OmegaConf
 
 from helpers import MIRROR, mirror_has
 from iclr.cli.errors import UserError
-from iclr.methods.trajattr.data import ETH_UCY_FOLDS, Scene, load, read_scene
+from iclr.cli.locations import conf_dir
+from iclr.methods.trajattr.data import Scene, load, read_scene
 from iclr.methods.trajattr.mixture import displacement_errors
 from iclr.methods.trajattr.models import constant_velocity
 from iclr.methods.trajattr.windows import build_windows, scene_windows
@@ -41,8 +42,12 @@ def recording(name: str) -> str:
     return re.sub(r"_(train|val)$", "", name)
 
 
+# the folds the dataset configs allow (their options: block)
+ETH_UCY_FOLDS = OmegaConf.load(conf_dir() / "dataset" / "eth_ucy_eth.yaml").options.fold
+
+
 @needs_eth
-@pytest.mark.parametrize("fold", ETH_UCY_FOLDS)
+@pytest.mark.parametrize("fold", list(ETH_UCY_FOLDS))
 def test_leave_one_scene_out_holds_out_the_test_scene(fold):
     data = load(eth_cfg(fold), MIRROR / "eth_ucy")
     test = {s.name for s in data.splits["test"]}

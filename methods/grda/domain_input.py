@@ -18,8 +18,6 @@ from torch import Tensor, nn
 
 from iclr.methods.grda.subgraph import pair_logits, sample_subgraph
 
-MODES = ("g_encode", "learned", "onehot", "none")
-
 
 class DomainInput(nn.Module):
     """z for every domain: ``forward()`` returns a (num_domains, z_dim) tensor."""
@@ -30,7 +28,7 @@ class DomainInput(nn.Module):
         super().__init__()
         from iclr.cli.errors import UserError
 
-        # `mode` is one of MODES: conf/method/*.yaml declare them as options (cli/schema.py)
+        # `mode` is one of the options conf/method/*.yaml declare (checked by cli/schema.py)
         self.mode = mode
         if mode == "g_encode":
             if g_encode is None:

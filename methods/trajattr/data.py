@@ -16,8 +16,6 @@ import numpy as np
 
 from iclr.cli.errors import UserError
 
-ETH_UCY_FOLDS = ("eth", "hotel", "univ", "zara1", "zara2")
-
 
 @dataclass
 class Scene:

@@ -18,8 +18,6 @@ from iclr.methods.trajattr.mixture import displacement_errors
 from iclr.methods.trajattr.models import TrajectronLite, constant_velocity
 from iclr.methods.trajattr.windows import Windows, build_windows
 
-MODELS = ("cv", "trajectron")
-
 
 def split_windows(cfg: Any, data: TrajData) -> dict[str, Windows]:
     """Windows of train / val / test (train with ``method.train_stride``)."""
