@@ -10,7 +10,6 @@ from omegaconf import OmegaConf
 
 from iclr.cli.locations import conf_dir
 from iclr.cli.overrides import group_choices
-from iclr.cli.tables import load_spec, table_names
 from iclr.data.registry import sources
 from iclr.methods.registry import methods
 
@@ -121,15 +120,3 @@ def test_paths_follow_environment(composer, monkeypatch, tmp_path):
     cfg = composer(["method=gcn", "dataset=cora"])
     assert cfg.paths.data_dir == str(tmp_path / "d")
     assert cfg.paths.mirror is None
-
-
-def test_every_table_spec_plans_with_its_profile():
-    # plan() composes every cell with the spec's profile and checks method × dataset family
-    # and the profile's existence for each method, as `iclr table` does before running
-    from iclr.cli.tables import plan
-
-    assert table_names(), "no table specs under conf/tables"
-    for name in table_names():
-        spec = load_spec(name)
-        cells = plan(spec, spec.seeds[:1])
-        assert all(c.profile_label for c in cells if not c.row.derived), name
