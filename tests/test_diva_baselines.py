@@ -12,9 +12,11 @@ import torch
 
 from helpers import composed
 from iclr.cli.job import execute_job
+from iclr.methods.diva import active_bias, l2rw
 from iclr.methods.diva.active_bias import batch_weights, prediction_variance, threshold_closeness
 from iclr.methods.diva.l2rw import meta_weights, split_validation
-from iclr.methods.diva.linear_head import per_sample_loss
+from iclr.methods.diva.linear_head import SGDSettings, per_sample_loss
+from iclr.methods.diva.tasks import FeatureTask
 
 
 def test_active_bias_weights_match_the_formulas_sample_by_sample():
@@ -83,6 +85,32 @@ def test_l2rw_validation_rows_are_not_the_flipped_rows():
     assert len(val) == 200 and torch.cat([rest, val]).unique().numel() == 1000
     # independent draws: about 20% of the held-out rows are flipped, not all or none of them
     assert 0.1 < flipped[val].double().mean() < 0.3
+
+
+def test_an_e_epoch_run_is_the_first_e_epochs_of_a_longer_one():
+    # benchmarks/diva_sgd_select.py reads several epoch budgets off one run per step size:
+    # neither baseline has a schedule, and Active Bias's weights only read earlier epochs
+    z, labels, noisy, _ = _blobs()
+    task = FeatureTask(z, noisy, z, labels, 3)
+    rest, val = split_validation(len(noisy), 0.2, seed=0)
+
+    def logged(epochs: int, method: str) -> list[dict[str, float]]:
+        rows: list[dict[str, float]] = []
+
+        def log(**row: float) -> None:  # the runs' per-epoch log takes keywords
+            rows.append(row)
+
+        settings = SGDSettings(epochs, 25, 2.0, 0.9, 1e-5)
+        if method == "active_bias":
+            active_bias.train(task, noisy, settings, "threshold_closeness", 0.05, 2, 0, log)
+        else:
+            l2rw.train(task, rest, noisy, (z[val], noisy[val]), settings, 0, log)
+        return rows
+
+    for method in ("active_bias", "l2rw"):
+        short, long = logged(4, method), logged(7, method)
+        assert long[:4] == short and len(long) == 7
+        assert long[6]["train_loss"] != short[3]["train_loss"]  # it kept training
 
 
 def _metrics(tmp_path, *overrides: str) -> dict[str, float]:
