@@ -12,7 +12,7 @@ import torch
 from helpers import composed, needs_planetoid
 from iclr.cli.job import execute_job
 from iclr.methods.coldbrew.meta_tail2vec import _forward, _masked_mse, adapt, context_means
-from iclr.methods.coldbrew.tailgnn import TailGCN, TailGraph, forge_tail_graph
+from iclr.methods.coldbrew.tailgnn import TailGCN, TailGraph, TailInput, forge_tail_graph
 
 
 def star_and_path() -> torch.Tensor:
@@ -40,18 +40,89 @@ def test_tail_mode_adds_the_translation_as_one_more_neighbour():
     model = TailGCN(4, 5, 3, dropout=0.0).eval()
     x = torch.randn(11, 4)
     layer = model.layer1
-    out_head, _ = layer(x, graph, True)
-    out_tail, m = layer(x, graph, False)
+    prepared = layer.prepare(TailInput.build(x, graph, torch.ones(11, dtype=torch.bool)))
+    out_head, out_tail = layer.view(prepared, graph, True), layer.view(prepared, graph, False)
     # head: mean over the node and its neighbours; isolated node 10 sees only itself
     torch.testing.assert_close(out_head[10], x[10] @ layer.weight + layer.bias)
     # tail: (x_10 W + b + m_10 W) / 2 with m_10 = x_10 + r_10 (no neighbour: h_N = 0)
+    gamma = torch.nn.functional.leaky_relu(x[10] @ layer.gamma_self, 0.2)
+    beta = torch.nn.functional.leaky_relu(x[10] @ layer.beta_self, 0.2)
+    m_10 = x[10] + (gamma + 1) * layer.r[0] + beta
     torch.testing.assert_close(
-        out_tail[10], (x[10] @ layer.weight + layer.bias + m[10] @ layer.weight) / 2
+        out_tail[10], (x[10] @ layer.weight + layer.bias + m_10 @ layer.weight) / 2
     )
-    gamma, beta = layer.relation.project(x[10:])[0].chunk(2, dim=1)
-    r = (torch.nn.functional.leaky_relu(gamma, 0.2) + 1) * layer.relation.r
-    r = r + torch.nn.functional.leaky_relu(beta, 0.2)
-    torch.testing.assert_close(m[10], (x[10:] + r)[0])
+
+
+def reference_views(model, x, edges, tail_edges, rows):
+    """The previous (textbook) computation, dense: per layer h_N = D⁻¹A h, γ and β from h and
+    h_N, m = h + r_v − h_N formed for every node, head D̃⁻¹(A + I) h W + b, tail
+    ((A + I) h W + b + m W) / (deg + 2); returns (output, ms) of (real graph, head) and (forged
+    graph, tail), ms = the head-mode m of both layers on ``rows`` (the penalty's)."""
+    lrelu = torch.nn.functional.leaky_relu
+
+    def adjacency(e):
+        a = torch.zeros(x.size(0), x.size(0))
+        a[e[1], e[0]] = 1.0
+        return a
+
+    def layer(lay, h, a, head):
+        deg = a.sum(1, keepdim=True)
+        h_n = (a @ h) / deg.clamp(min=1)
+        gamma = lrelu(h @ lay.gamma_self + h_n @ lay.gamma_neighbours, 0.2)
+        beta = lrelu(h @ lay.beta_self + h_n @ lay.beta_neighbours, 0.2)
+        m = h + (gamma + 1) * lay.r + beta - h_n
+        a_self = a + torch.eye(a.size(0))
+        if head:
+            return (a_self @ h @ lay.weight) / (deg + 1) + lay.bias, m
+        return (a_self @ h @ lay.weight + lay.bias + m @ lay.weight) / (deg + 2), m
+
+    outputs = []
+    for a, head in ((adjacency(edges), True), (adjacency(tail_edges), False)):
+        h, m1 = layer(model.layer1, x, a, head)
+        out, m2 = layer(model.layer2, torch.nn.functional.elu(h), a, head)
+        outputs.append((out, [m1[rows], m2[rows]] if head else []))
+    return outputs
+
+
+def test_fast_views_equal_the_dense_computation_with_sparse_features():
+    """TailGCN's arranged computation (sparse bag-of-words products, the maps applied once, m
+    formed on the penalised rows only, products reused across passes) gives the same outputs,
+    penalty terms and gradients as forming everything densely."""
+    generator = torch.Generator().manual_seed(0)
+    x, _, edges = two_communities(n=60, seed=4)
+    x = (torch.rand(60, 80, generator=generator) < 0.05).float()  # ~5% non-zero: stored as CSR
+    isolated = torch.zeros(60, dtype=torch.bool)
+    isolated[::7] = True
+    edges = edges[:, ~(isolated[edges[0]] | isolated[edges[1]])]
+    penalised = torch.rand(60, generator=generator) < 0.4
+    tail_edges = forge_tail_graph(edges, penalised, 2, generator)
+    graph, tail = TailGraph.build(edges, 60), TailGraph.build(tail_edges, 60)
+    inputs = TailInput.build(x, graph, penalised)
+    assert inputs.x.is_sparse_csr
+    model = TailGCN(80, 6, 3, dropout=0.0)
+    specs = [(graph, True), (tail, False)]
+
+    def fast(known=None):
+        first, prepared = model.first(inputs, specs, known)
+        (z_head, second), (z_tail, _) = model.second(first, specs)
+        return [(z_head, model.missing(inputs, prepared, second)), (z_tail, [])], prepared
+
+    def scalar(views):
+        (z_head, ms), (z_tail, _) = views
+        return z_head.sin().sum() + z_tail.cos().sum() + sum(m.norm(dim=1).mean() for m in ms)
+
+    reference = reference_views(model, x, edges, tail_edges, penalised.nonzero().squeeze(1))
+    grads_ref = torch.autograd.grad(scalar(reference), list(model.parameters()))
+    with torch.no_grad():
+        _, known = fast()
+    for views in (fast()[0], fast(known)[0]):  # computed afresh, and from known products
+        for (z, ms), (z_ref, ms_ref) in zip(views, reference, strict=True):
+            torch.testing.assert_close(z, z_ref)
+            for m, m_ref in zip(ms, ms_ref, strict=True):
+                torch.testing.assert_close(m, m_ref)
+        grads = torch.autograd.grad(scalar(views), list(model.parameters()))
+        for g, g_ref in zip(grads, grads_ref, strict=True):
+            torch.testing.assert_close(g, g_ref)
 
 
 def test_context_excludes_the_node_and_reaches_two_hops():
@@ -113,6 +184,7 @@ def test_tailgcn_learns_isolated_nodes_of_a_small_graph(tmp_path):
     train &= ~isolated
     graph = TailGraph.build(kept, n)
     tail = TailGraph.build(forge_tail_graph(kept, train, 5, torch.Generator().manual_seed(2)), n)
+    inputs = TailInput.build(x, graph, train)
     m = OmegaConf.create(
         {"hidden": 16, "dropout": 0.5, "lr": 0.01, "weight_decay": 1e-4, "eta": 0.1,
          "mu": 0.001, "epochs": 60, "patience": 60}
@@ -121,15 +193,20 @@ def test_tailgcn_learns_isolated_nodes_of_a_small_graph(tmp_path):
     def loss(z):
         return torch.nn.functional.cross_entropy(z[train], y[train])
 
-    def validate(model):
-        with torch.no_grad():
-            acc = (model(x, graph, False)[0].argmax(1)[train] == y[train]).float().mean().item()
+    def validate(z):
+        acc = (z.argmax(1)[train] == y[train]).float().mean().item()
         return (acc,), {"val_acc": acc}
 
-    model, _ = train_tailgcn(m, x, graph, tail, train, 2, loss, validate, tmp_path / "h.csv", "t")
-    with torch.no_grad():
-        pred = model(x, graph, False)[0].argmax(1)
-    assert (pred[isolated] == y[isolated]).float().mean() > 0.8  # chance: 0.5
+    accuracies = []
+    for seed in range(3):  # the global generator draws the weights and the dropout masks
+        torch.manual_seed(seed)
+        model, _ = train_tailgcn(
+            m, inputs, graph, tail, train, 2, loss, validate, tmp_path / "h.csv", "t"
+        )
+        with torch.no_grad():
+            pred = model(inputs, graph).argmax(1)
+        accuracies.append((pred[isolated] == y[isolated]).float().mean().item())
+    assert sum(accuracies) / 3 > 0.8  # chance: 0.5; selection here is on training accuracy
     assert (tmp_path / "h.csv").read_text().count("\n") > 10
 
 
