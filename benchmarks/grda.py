@@ -18,7 +18,8 @@ the load from other work on the machine hits them alike; the figure is the media
     export ICLR_DATA_MIRROR=/path/to/mirror ICLR_OFFLINE=1
     python benchmarks/grda.py [--steps 15] [--official /path/to/Wang-ML-Lab+GRDA/repo]
 
-It writes ``benchmarks/results/grda.json`` and ``.md``.
+It writes ``benchmarks/results/grda.json`` and ``.md``. ``--profile`` instead prints
+``torch.profiler``'s self-CPU table of ``--steps`` of our default GRDA step (one thread).
 """
 
 from __future__ import annotations
@@ -135,13 +136,32 @@ def official_step(source: Path, batch: tuple) -> Callable[[], None]:
     return step
 
 
+def profile_default_step(steps: int, warmup: int) -> None:
+    """Print ``torch.profiler``'s self-CPU table of our default GRDA step (nothing is written)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step, _ = our_step(*CONFIGS["GRDA, paper width (default step)"])
+    for _ in range(warmup):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--official", type=Path, default=DEFAULT_OFFICIAL)
+    parser.add_argument(
+        "--profile", action="store_true", help="profile our default GRDA step instead of timing"
+    )
     args = parser.parse_args()
     ensure_data("dg60")
+    if args.profile:
+        profile_default_step(args.steps, args.warmup)
+        return
     steps: dict[str, Callable[[], None]] = {}
     batch = None
     for name, (method, overrides) in CONFIGS.items():
