@@ -126,6 +126,31 @@ def test_giant_xrt_needs_a_text_attributed_dataset(tmp_path, iclr_env):
     assert outcome.state == "failed" and "raw node text" in outcome.record.error
 
 
+def test_missing_paper_encoder_weights_name_the_offline_fix(monkeypatch):
+    """Offline without the default (paper) profile's BERT weights, the error is one line that
+    names the fix that works: profile=cpu, whose MiniLM is bundled."""
+    import transformers
+
+    from iclr.cli.errors import UserError
+    from iclr.methods.giant_xrt.encoders import load_transformer
+
+    def offline(*args, **kwargs):  # what Hugging Face raises offline with an empty cache
+        raise OSError(
+            "We couldn't connect to 'https://huggingface.co' to load the files, and couldn't "
+            "find them in the cached files.\nCheck your internet connection or see how to run "
+            "the library in offline mode at 'https://huggingface.co/docs/transformers/installation"
+            "#offline-mode'."
+        )
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", offline)
+    name = str(composed("method=giant_xrt", "dataset=citeseer_tag").dataset.giant.transformer.model)
+    with pytest.raises(UserError) as error:
+        load_transformer(name, torch.device("cpu"))
+    message = str(error.value)
+    assert "profile=cpu" in message and repr(name) in message
+    assert "\n" not in message and "couldn't connect" in message
+
+
 def test_xr_linear_scores_recover_the_training_neighbour_clusters():
     from iclr.methods.giant_xrt.xr_linear import xr_linear_cluster_scores
 

@@ -176,8 +176,12 @@ def load_transformer(name: str, device: torch.device) -> tuple[Any, nn.Module]:
     except OSError as exc:
         from iclr.cli.errors import UserError
 
+        # One line naming the fix that works offline: the cpu profile's encoder is the
+        # all-MiniLM-L6-v2 bundled with the [giant] extra. Hugging Face's message runs to several
+        # sentences; its first says why.
+        reason = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
         raise UserError(
-            f"cannot load the encoder {name!r} ({' '.join(str(exc).split())[:120]}); "
-            "download it with internet access or use dataset.giant.encoder=minilm"
+            f"cannot load the encoder {name!r}: {reason}; offline, run with profile=cpu "
+            "(the bundled all-MiniLM-L6-v2, no download), or download the weights online"
         ) from None
     return tokenizer, model
