@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from _common import REPO, compose, machine
+from _common import REPO, compose, machine, mean_std, pm
 
 from iclr.methods.diva import active_bias, l2rw
 from iclr.methods.diva.linear_head import SGDSettings, centred
@@ -165,7 +165,7 @@ def render(errors: dict[str, Any], seeds: Sequence[int], seconds: float) -> str:
             for e in EPOCHS:
                 mark = " **(chosen)**" if (lr, e) == (lr_best, e_best) else ""
                 cells = [f"{100 * statistics.fmean(errors[method][c][lr][e]):.2f}" for c in COLUMNS]
-                total = _pm(overall(errors[method], lr, e))
+                total = pm(mean_std(overall(errors[method], lr, e)), digits=2)
                 lines.append(f"| {lr:g} | {e}{mark} | {total} | " + " | ".join(cells) + " |")
         lines.append("")
     info = machine()
@@ -174,11 +174,6 @@ def render(errors: dict[str, Any], seeds: Sequence[int], seconds: float) -> str:
         f"(1 thread, load average {info['load_avg_1m'][0]}–{info['load_avg_1m'][1]})."
     )
     return "\n".join(lines) + "\n"
-
-
-def _pm(values: list[float]) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * statistics.fmean(values):.2f} ± {100 * std:.2f}"
 
 
 def main() -> None:
