@@ -260,11 +260,15 @@ def plan(spec: TableSpec, seeds: list[int], extra: tuple[str, ...] = ()) -> list
 
 
 def _compose_cell(spec: TableSpec, row: Axis, col: Axis, overrides: list[str], compose) -> dict:
+    from iclr.cli import schema
     from iclr.cli.job import resolve_config
     from iclr.cli.overrides import check_pairing
 
     try:
         cfg = compose(overrides)
+        # the same checks as `iclr run`: a typo in a spec or a --set value fails here, in the
+        # plan, not inside a cell after hours of the table's other cells
+        schema.check(cfg)
         check_pairing(cfg)
     except UserError as exc:
         raise UserError(f"table {spec.name}, cell ({row.name}, {col.name}): {exc}") from None

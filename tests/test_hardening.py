@@ -96,6 +96,12 @@ def test_a_typo_in_any_declared_string_option_is_rejected_before_the_job(overrid
         schema.check(compose_config(overrides))
 
 
+def test_a_table_set_override_is_checked_like_a_run_override(cli, iclr_env):
+    code, _, err = cli("table", "baselines/planetoid", "--plan", "--set", "method.architecture=gcm")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "method.architecture='gcm': choose one of mlp, gcn, sage" in err
+
+
 def test_diva_on_a_graph_dataset_is_rejected_up_front(cli, iclr_env):
     code, _, err = cli("run", "method=diva", "dataset=cora")
     assert code == 2 and "diva does not take node_classification datasets" in err
