@@ -9,7 +9,8 @@ the official code's step and ours, side by side in one process, at paper width (
   ``__train_forward__`` and ``__optimize__``, with the DG-60 config (λ 0.5, lr 1e-5,
   ``sample_v`` 30, ``g_encode_60``) on the CPU.
 - *ours*: the ``iclr run method=M dataset=dg60`` trainer (composed config, ``setup_torch`` with
-  ``hardware=cpu``), ``Trainer.step`` on the same batch.
+  ``hardware=cpu``), ``Trainer.step`` on the same batch: the exact fp32 step (the default) and
+  the opt-in bf16-autocast step (``+method.precision=bf16``, not exact), side by side.
 
 Both see the same (60, 10, 2) batch; each timed step alternates between the configurations, so
 the load from other work on the machine hits them alike; the figure is the median step. Run
@@ -19,7 +20,8 @@ the load from other work on the machine hits them alike; the figure is the media
     python benchmarks/grda.py [--steps 15] [--official /path/to/Wang-ML-Lab+GRDA/repo]
 
 It writes ``benchmarks/results/grda.json`` and ``.md``. ``--profile`` instead prints
-``torch.profiler``'s self-CPU table of ``--steps`` of our default GRDA step (one thread).
+``torch.profiler``'s self-CPU table of ``--steps`` of our default GRDA step (one thread;
+``--bf16``: of the bf16 step).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ OFFICIAL_FILES = ("model/model.py", "model/modules.py")
 
 CONFIGS: dict[str, tuple[str, list[str]]] = {
     "GRDA, paper width (default step)": ("grda", []),
+    "GRDA, paper width, +method.precision=bf16 (opt-in, not exact)": (
+        "grda",
+        ["+method.precision=bf16"],
+    ),
     "GRDA, paper width, method.update=detached": ("grda", ["method.update=detached"]),
     "DANN, paper width": ("dann", []),
     "Source-Only, paper width": ("source_only", []),
@@ -136,11 +142,11 @@ def official_step(source: Path, batch: tuple) -> Callable[[], None]:
     return step
 
 
-def profile_default_step(steps: int, warmup: int) -> None:
-    """Print ``torch.profiler``'s self-CPU table of our default GRDA step (nothing is written)."""
+def profile_step(steps: int, warmup: int, overrides: list[str]) -> None:
+    """Print ``torch.profiler``'s self-CPU table of our paper-width GRDA step (writes nothing)."""
     from torch.profiler import ProfilerActivity, profile
 
-    step, _ = our_step(*CONFIGS["GRDA, paper width (default step)"])
+    step, _ = our_step("grda", overrides)
     for _ in range(warmup):
         step()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -157,10 +163,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="profile our default GRDA step instead of timing"
     )
+    parser.add_argument("--bf16", action="store_true", help="with --profile: the bf16 step")
     args = parser.parse_args()
     ensure_data("dg60")
     if args.profile:
-        profile_default_step(args.steps, args.warmup)
+        profile_step(args.steps, args.warmup, ["+method.precision=bf16"] if args.bf16 else [])
         return
     steps: dict[str, Callable[[], None]] = {}
     batch = None

@@ -6,14 +6,23 @@ import torch
 from torch import Tensor, nn
 
 
-def mlp(widths: list[int], final_activation: bool = False) -> nn.Sequential:
+class MLP(nn.Sequential):
+    """A Linear/ReLU stack whose output is fp32 also under bf16 autocast (``method.precision``),
+    so that every loss downstream reduces in fp32; in fp32, ``.float()`` returns the output
+    itself (no copy, no change)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x).float()
+
+
+def mlp(widths: list[int], final_activation: bool = False) -> MLP:
     """Linear layers with ReLU between them (and after the last when ``final_activation``)."""
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(fan_in, fan_out))
         if final_activation or i < len(widths) - 2:
             layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    return MLP(*layers)
 
 
 def init_weights(module: nn.Module, std: float) -> None:
@@ -65,6 +74,6 @@ class Predictor(nn.Module):
         return torch.softmax(logits, dim=-1)
 
 
-def discriminator_trunk(in_dim: int, hidden: int, outputs: int) -> nn.Sequential:
+def discriminator_trunk(in_dim: int, hidden: int, outputs: int) -> MLP:
     """D's body shared by all adversaries: 5 × (Linear h + ReLU), then Linear → outputs."""
     return mlp([in_dim] + [hidden] * 5 + [outputs])

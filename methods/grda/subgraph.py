@@ -48,7 +48,8 @@ def pair_logits(d: Tensor, adjacency: Tensor, nodes: Tensor) -> tuple[Tensor, Te
     ``d`` is (V, B, k) for the V sampled domains. Returns logits (B, V, V), the adjacency labels
     (V, V) and the strict upper-triangle mask that selects each pair i < j once.
     """
-    logits = torch.einsum("ibk,jbk->bij", d, d)
+    with torch.autocast(d.device.type, enabled=False):  # fp32 also in a bf16 step (MLP's output)
+        logits = torch.einsum("ibk,jbk->bij", d, d)
     labels = adjacency[nodes][:, nodes]
     upper = torch.ones_like(labels, dtype=torch.bool).triu(diagonal=1)
     return logits, labels, upper

@@ -17,7 +17,8 @@ The other rows would get zero gradient, so this changes no update. Then, by ``me
 Adam (β1 = 0.9), learning rates halved every ``lr_half_life`` epochs by a per-epoch exponential
 decay; the reported metrics are those of the final epoch (no target-based selection); the curve
 is in ``history.csv``. After training, ``probe.diagnostics`` adds the fresh-discriminator
-diagnostics of the final encodings to the metrics.
+diagnostics of the final encodings to the metrics. ``+method.precision=bf16`` (opt-in; default
+fp32, exact) runs the step's forwards under bf16 autocast (README, "Speed").
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from iclr.cli.errors import UserError
 from iclr.data import load_dataset
 from iclr.methods.common.history import History
 from iclr.methods.common.progress import epoch_progress
@@ -40,6 +42,8 @@ from iclr.methods.grda.datasets.domain_graph import DomainGraphData
 from iclr.methods.grda.domain_input import DomainInput
 from iclr.methods.grda.evaluation import evaluate, summarise
 from iclr.methods.grda.networks import Encoder, Predictor, init_weights
+
+PRECISIONS = ("fp32", "bf16")
 
 
 class Model(torch.nn.Module):
@@ -122,6 +126,12 @@ class Trainer:
         # detached | simultaneous | official: declared as options in conf/method/*.yaml
         self.update = str(m.get("update", "detached"))  # Source-Only has no adversary
         self.sources = np.flatnonzero(self.tensors.is_source.cpu().numpy())
+        # fp32 (exact; the default) | bf16: E/F/D's forwards under bf16 autocast, weights, Adam,
+        # losses and evaluation in fp32. Opt-in (+method.precision=bf16), declared in grda.yaml;
+        # checked here too for the baselines, whose configs do not declare it.
+        self.precision, self.device_type = str(m.get("precision", "fp32")), device.type
+        if self.precision not in PRECISIONS:
+            raise UserError(f"method.precision={self.precision!r}: choose one of fp32, bf16")
 
     def _rows(self, nodes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Domains to encode this step, and where the sources and the adversary's domains sit
@@ -133,41 +143,48 @@ class Trainer:
         rows = np.union1d(self.sources, nodes)
         return rows, np.searchsorted(rows, self.sources), np.searchsorted(rows, nodes)
 
+    def autocast(self) -> torch.autocast:
+        """The forward's precision context: bf16 autocast of E/F/D's matmuls, or off (fp32)."""
+        return torch.autocast(self.device_type, torch.bfloat16, enabled=self.precision == "bf16")
+
     def step(self, x: Tensor, y: Tensor) -> tuple[float, float]:
         """One step on a (D, B, ·) batch; returns (prediction loss, adversary loss)."""
         model, adversary, device = self.model, self.adversary, x.device
         nodes = adversary.begin_step(self.rng, self.tensors) if adversary is not None else None
         rows, src_pos, adv_pos = self._rows(nodes)
         rows_t, src_t = (torch.as_tensor(a, device=device) for a in (rows, src_pos))
-        z = model.z() if self.z_task_gradient else model.z().detach()
-        e = model.encoder(x[rows_t], z[rows_t][:, None, :])
-        needs_out = adversary is not None and adversary.needs_predictions
-        out = model.predictor(e) if needs_out else None
-        out_src = out[src_t] if needs_out else model.predictor(e[src_t])
-        y_src = y[torch.as_tensor(self.sources, device=device)]
-        pred_loss = task_loss(out_src, y_src, model.classification)
-        loss, adv_loss = pred_loss, 0.0
-        if model.z.trainable:
-            loss = loss + model.z.link_loss(self.tensors.adjacency, self.sample_v_g, self.rng)
-        for optimizer in self.optimizers:
+        for optimizer in [*self.optimizers, *([self.opt_adv] if adversary is not None else [])]:
             optimizer.zero_grad(set_to_none=True)
+        needs_out = adversary is not None and adversary.needs_predictions
+        with self.autocast():  # forwards only: the backwards run in the forwards' dtypes
+            z = model.z() if self.z_task_gradient else model.z().detach()
+            e = model.encoder(x[rows_t], z[rows_t][:, None, :])
+            out = model.predictor(e) if needs_out else None
+            out_src = out[src_t] if needs_out else model.predictor(e[src_t])
+            y_src = y[torch.as_tensor(self.sources, device=device)]
+            pred_loss = task_loss(out_src, y_src, model.classification)
+            loss, adv_loss = pred_loss, 0.0
+            if model.z.trainable:
+                loss = loss + model.z.link_loss(self.tensors.adjacency, self.sample_v_g, self.rng)
+            if adversary is not None:
+                if adv_pos is not None:
+                    index = torch.as_tensor(adv_pos, device=device)
+                    e = e[index]
+                    out = out[index] if needs_out else None
+                if self.update == "simultaneous":
+                    d_loss = adversary.loss(scale_gradient(e, -self.lam), out, self.tensors)
+                    loss = loss + d_loss
+                else:
+                    d_loss = adversary.loss(
+                        e.detach(), None if out is None else out.detach(), self.tensors
+                    )
         if adversary is not None:
-            if adv_pos is not None:
-                index = torch.as_tensor(adv_pos, device=device)
-                e = e[index]
-                out = out[index] if needs_out else None
-            self.opt_adv.zero_grad(set_to_none=True)
-            if self.update == "simultaneous":
-                d_loss = adversary.loss(scale_gradient(e, -self.lam), out, self.tensors)
-                loss = loss + d_loss
-            else:
-                d_loss = adversary.loss(
-                    e.detach(), None if out is None else out.detach(), self.tensors
-                )
+            if self.update != "simultaneous":
                 d_loss.backward()
                 if self.update == "detached":
                     self.opt_adv.step()
-                loss = loss + self.lam * adversary.encoder_loss(e, out, self.tensors)
+                with self.autocast():
+                    loss = loss + self.lam * adversary.encoder_loss(e, out, self.tensors)
             adv_loss = d_loss.item()
         # detached: E/F's backward skips the adversary's weight gradients (stepped already);
         # official: they accumulate onto ∇L_D, D then steps with (1 − λ)·∇L_D
