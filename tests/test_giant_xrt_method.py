@@ -164,6 +164,29 @@ def test_xr_linear_scores_recover_the_training_neighbour_clusters():
     assert hit.sum() / truth.sum() > 0.8  # a linear model fits its own training neighbours
 
 
+def test_tfidf_encoder_matches_the_dense_linear_layer_and_its_gradients():
+    """The embedding-bag first layer is ``nn.Linear`` on the dense TF-IDF rows: same initial
+    weights (same seed), same outputs, and the same weight gradient, in every batch."""
+    from iclr.methods.giant_xrt.encoders import TfidfMLPEncoder
+
+    _, tfidf = random_graph()
+    torch.manual_seed(3)
+    encoder = TfidfMLPEncoder(tfidf, hidden=32, dim=16, dropout=0.0)
+    torch.manual_seed(3)
+    dense_first = torch.nn.Linear(tfidf.shape[1], 32)
+    torch.testing.assert_close(encoder.first_weight, dense_first.weight.T)
+    for rows, inputs in encoder.batches(np.arange(64), 24, np.random.default_rng(0)):
+        encoder.zero_grad()
+        dense_first.zero_grad()
+        ours = encoder(inputs)
+        x = torch.from_numpy(tfidf[rows].toarray().astype(np.float32))
+        expected = encoder.second(torch.relu(dense_first(x)))
+        torch.testing.assert_close(ours, expected)
+        (ours.square().sum() + expected.square().sum()).backward()
+        torch.testing.assert_close(encoder.first_weight.grad, dense_first.weight.grad.T)
+        torch.testing.assert_close(encoder.first_bias.grad, dense_first.bias.grad)
+
+
 def test_linear_bootstrap_starts_a_level_below_the_all_negative_loss():
     """PECOS's linear bootstrap fits the new heads to the current embeddings: before any
     fine-tuning their loss is below that of predicting "no neighbour here" everywhere."""
