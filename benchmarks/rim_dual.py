@@ -17,7 +17,12 @@ epochs (the matching question does not need a fully trained RNN; 4 epochs take ~
 
 Run: ``python benchmarks/rim_dual.py --official <checkout>/src/rime/util/dual_bisect.py``;
 writes ``benchmarks/results/rim_dual.json`` and ``.md``. Several minutes (upstream's bisection
-evaluates the whole matrix 100 times per solve).
+evaluates the whole matrix 100 times per solve). Each epoch count also runs ours with
+``stop="last_feasible"`` (``method.matching.dual_stop``, README).
+
+``--synthetic N M`` needs neither the checkout nor an RNN: it runs greedy and our two stop rules
+on ``skewed_scores`` (tests/test_rim_matching.py: exp(rank 4 + biases), N users × M items) over
+``--seeds``, adds the exact LP optimum (scipy) when N·M ≤ 50,000, and only prints its rows.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import torch
 from _common import write_results
 
@@ -91,14 +97,65 @@ def row(name: str, pi, s, k: float, c: float, kind: str, seconds: float) -> dict
     return {"solver": name, "objective": float((s * pi).sum()), "seconds": seconds, **found}
 
 
+def synthetic(
+    n: int, m: int, k1: int, c1: int, seeds: list[int], mults: list[float], epochs: list[int]
+) -> None:
+    """Print greedy / anneal / last_feasible on skewed synthetic scores (no RNN, no upstream)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from test_rim_matching import lp_optimum, skewed_scores
+
+    for seed in seeds:
+        scores = skewed_scores(n, m, seed)
+        s = (scores / scores.max()).numpy()
+        for mult in mults:
+            k, c, kind = constraints(mult, k1, c1)
+            best = lp_optimum(s, k, c, kind) if n * m <= 50_000 else float("nan")
+            taken = greedy(scores, k, c, kind, torch.Generator().manual_seed(0))
+            ref = float((s * taken).sum())
+            print(
+                f"{n}x{m} seed {seed} mult {mult:g} (k {k:g}, C {c:g}): LP {best:.4g}, "
+                f"greedy {ref:.4g} ({ref / best:.4f} of LP)",
+                flush=True,
+            )
+            for n_epochs in epochs:
+                for stop in ("anneal", "last_feasible"):
+                    start = time.perf_counter()
+                    dual = Dual(k, c, kind, n_epochs, 1e-10, stop)
+                    pi = dual.fit(scores, torch.Generator().manual_seed(0)).transform(scores)
+                    seconds = time.perf_counter() - start
+                    found = exposures(pi, k, c, kind)
+                    off = found.get("items_over_cap", found.get("items_under_floor", np.nan))
+                    obj = float((s * pi).sum())
+                    checked = dual.feasible if stop == "last_feasible" else "not checked"
+                    print(
+                        f"  {n_epochs:3d} epochs {stop:13s} objective {obj:.4g} "
+                        f"(/LP {obj / best:.4f}, /greedy {obj / ref:.4f}); items off {off:.4f}, "
+                        f"user cap ratio {found['user_cap_ratio']:.4f}; kept epoch "
+                        f"{dual.stop_epoch} (ε {dual.epsilon:.2g}), feasible {checked}; "
+                        f"{seconds:.1f} s",
+                        flush=True,
+                    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--official", type=Path, required=True)
+    parser.add_argument("--official", type=Path)
+    parser.add_argument("--synthetic", type=int, nargs=2, metavar=("N", "M"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--k1", type=int, default=58, help="--synthetic: k1 (ml-latest-small's)")
+    parser.add_argument("--c1", type=int, default=4, help="--synthetic: C1 (ml-latest-small's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rnn-epochs", type=int, default=4)
     parser.add_argument("--epochs", type=int, nargs="+", default=[20, 100])
     parser.add_argument("--mult", type=float, nargs="+", default=[0.5, 1, 3])
     args = parser.parse_args()
+    if args.synthetic:
+        synthetic(*args.synthetic, args.k1, args.c1, args.seeds, args.mult, args.epochs)
+        return
+    if args.official is None:
+        parser.error("--official is required (or --synthetic N M)")
     bisect = load_official(args.official)
     scores, k1, c1 = rnn_hp_scores(args.seed, args.rnn_epochs)
     s = (scores / scores.max()).clamp(min=0).numpy()  # objective on the normalised scores
@@ -116,12 +173,17 @@ def main() -> None:
             found = row("ours", pi, s, k, c, kind, time.perf_counter() - start)
             rows.append({"mult": mult, "epochs": epochs} | found)
             start = time.perf_counter()
+            kept = Dual(k, c, kind, epochs, 1e-10, "last_feasible")
+            pi = kept.fit(scores, torch.Generator().manual_seed(0)).transform(scores)
+            found = row("ours, last_feasible", pi, s, k, c, kind, time.perf_counter() - start)
+            rows.append({"mult": mult, "epochs": epochs, "kept_epoch": kept.stop_epoch} | found)
+            start = time.perf_counter()
             pi = official_dual(bisect, scores, k, c, kind, epochs).numpy()
             found = row("upstream", pi, s, k, c, kind, time.perf_counter() - start)
             rows.append({"mult": mult, "epochs": epochs} | found)
-            print(rows[-2], rows[-1], flush=True)
+            print(*rows[-3:], flush=True)
     cols = ["max_item_recs", "item_cap_ratio", "items_over_cap", "min_item_recs"]
-    cols += ["items_under_floor", "user_cap_ratio", "objective", "seconds"]
+    cols += ["items_under_floor", "user_cap_ratio", "objective", "kept_epoch", "seconds"]
     lines = [
         f"RNN-HP scores, ml-latest-small seed {args.seed} (RNN {args.rnn_epochs} epochs), "
         f"k1 = {k1}, C1 = {c1}; ε 1 → 1e-10 over `epochs`.\n",

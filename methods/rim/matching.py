@@ -72,6 +72,7 @@ def greedy(
     return assign(k_vec, c_vec, first.copy())
 
 
+DUAL_STOPS = ("anneal", "last_feasible")  # method.matching.dual_stop (README)
 HARD_EPSILON = 1e-4  # below this (scores are normalised to ≤ 1) sigmoid is a step: use top-k
 
 
@@ -132,41 +133,91 @@ class Dual:
     does not enforce the item constraint, which holds only as far as the prices have converged.
     With upstream's schedule (100 epochs to ε = 1e-10) they have not, on ml-latest-small: items
     end above their cap or below their floor, and upstream's own update does the same (README,
-    benchmarks/rim_dual.py). ``exposures`` reports how far every run ends from its constraints."""
+    benchmarks/rim_dual.py). ``exposures`` reports how far every run ends from its constraints.
 
-    def __init__(self, topk: float, c: float, kind: str, epochs: int, min_epsilon: float):
+    ``stop="last_feasible"`` (not upstream's; ``method.matching.dual_stop``) keeps the prices and
+    ε of the last epoch whose read-out on the fitted matrix meets the user caps and the item
+    caps / floors (``meets``), instead of the final ones; it looks at the constraints only, no
+    labels. When no epoch is feasible it keeps the final prices and sets ``feasible = False``;
+    ``stop_epoch`` is the epoch kept."""
+
+    def __init__(
+        self,
+        topk: float,
+        c: float,
+        kind: str,
+        epochs: int,
+        min_epsilon: float,
+        stop: str = "anneal",
+    ):
+        if stop not in DUAL_STOPS:
+            raise ValueError(f"stop={stop!r}: choose one of {', '.join(DUAL_STOPS)}")
         self.topk, self.c, self.kind = topk, c, kind
-        self.epochs, self.min_epsilon = epochs, min_epsilon
+        self.epochs, self.min_epsilon, self.stop = epochs, min_epsilon, stop
         self.epsilon = 1.0
         self.prices: torch.Tensor | None = None
         self.top = 1.0
+        # set by fit: the epoch whose prices are kept (1-based; the last unless last_feasible
+        # stopped earlier) and, for last_feasible, whether its read-out met the constraints
+        self.stop_epoch, self.feasible = 0, True
 
     def fit(self, scores: torch.Tensor, generator: torch.Generator) -> Dual:
+        """Anneal ε and fit the item prices on ``scores`` (``generator`` draws their start)."""
         s, self.top = normalise(scores)
         n_users, n_items = s.shape
         alpha, beta = self.topk / n_items, self.c / n_users
         gamma = self.min_epsilon ** (1 / self.epochs)
         if not 0 < beta < 1:  # no binding item constraint: the prices are 0 (after clipping)
             self.epsilon, self.prices = self.min_epsilon, torch.zeros(n_items)
+            self.stop_epoch = self.epochs
+            if self.stop == "last_feasible":  # the user caps still apply (ties can break them)
+                pi = _read_out(s, self.prices, alpha, self.epsilon)
+                self.feasible = meets(pi, self.topk, self.c, self.kind)
             return self
         # upstream's start: item prices +U(0, 1) under caps (ub), -U(0, 1) under floors (lb)
         v = torch.rand(n_items, generator=generator, dtype=s.dtype) * (
             -1 if self.kind == "lb" else 1
         )
-        for _ in range(self.epochs):
+        kept: tuple[int, float, torch.Tensor] | None = None  # (epoch, ε, v) of the last feasible
+        for epoch in range(1, self.epochs + 1):
             self.epsilon *= gamma
             u = _clip(solve_prices(s - v[None, :], alpha, self.epsilon), "ub")
             v = _clip(solve_prices((s - u[:, None]).T, beta, self.epsilon), self.kind)
-        self.prices = v
+            if self.stop == "last_feasible" and meets(
+                _read_out(s, v, alpha, self.epsilon), self.topk, self.c, self.kind
+            ):
+                kept = (epoch, self.epsilon, v)
+        self.prices, self.stop_epoch = v, self.epochs
+        if self.stop == "last_feasible":
+            if kept is None:  # nothing feasible: upstream's final prices, flagged
+                self.feasible = False
+            else:
+                self.stop_epoch, self.epsilon, self.prices = kept
         return self
 
     def transform(self, scores: torch.Tensor) -> np.ndarray:
         """Fractional assignment π on ``scores`` with the fitted prices (new user prices)."""
         s, _ = normalise(scores, self.top)
-        alpha = self.topk / s.shape[1]
-        u = _clip(solve_prices(s - self.prices[None, :], alpha, self.epsilon), "ub")
-        shifted = s - torch.nan_to_num(u[:, None], posinf=1e30) - self.prices[None, :]
-        return torch.sigmoid(shifted / self.epsilon).double().numpy()
+        return _read_out(s, self.prices, self.topk / s.shape[1], self.epsilon).numpy()
+
+
+def _read_out(s: torch.Tensor, v: torch.Tensor, alpha: float, eps: float) -> torch.Tensor:
+    """Upstream's read-out on normalised scores: fresh user prices u for item prices v, then
+    π = sigmoid((s − u − v) / ε)."""
+    u = _clip(solve_prices(s - v[None, :], alpha, eps), "ub")
+    shifted = s - torch.nan_to_num(u[:, None], posinf=1e30) - v[None, :]
+    return torch.sigmoid(shifted / eps).double()
+
+
+def meets(pi: torch.Tensor | np.ndarray, k: float, c: float, kind: str) -> bool:
+    """Whether an assignment meets its constraints as ``exposures`` measures them: no user
+    above k, and no item above the cap C (ub) or below the floor C (lb), within ``SLACK``."""
+    pi = torch.as_tensor(pi)
+    per_user, per_item = pi.sum(1), pi.sum(0)
+    ok = bool((per_user <= k + SLACK).all())
+    if kind == "ub":
+        return ok and bool((per_item <= c + SLACK).all())
+    return ok and (c <= 0 or bool((per_item >= c - SLACK).all()))
 
 
 def constraints(mult: float, k1: int, c1: int) -> tuple[float, float, str]:
@@ -234,11 +285,15 @@ def run_matching(
             out.update({key.format("greedy") + a: b for a, b in found.items()})
             solvers = {"dual": s_d, "dual_online": s_v} if m.online else {"dual": s_d}
             for solver, fit_on in solvers.items():
-                dual = Dual(k, c, kind, int(m.dual_epochs), float(m.min_epsilon))
+                stop = str(m.get("dual_stop", "anneal"))  # opt-in key: absent = upstream's
+                dual = Dual(k, c, kind, int(m.dual_epochs), float(m.min_epsilon), stop)
                 pi = dual.fit(fit_on, gen).transform(s_d)
                 found = evaluate_assigned(
                     d.target, pi, float((s_d.numpy() * pi).sum()), min_total_recs=floor
                 ) | exposures(pi, k, c, kind)
+                if stop == "last_feasible":  # which ε was kept, and whether any was feasible
+                    found["dual_stop_epoch"] = float(dual.stop_epoch)
+                    found["dual_feasible"] = float(dual.feasible)
                 out.update({key.format(solver) + a: b for a, b in found.items()})
     from iclr.methods.rim.plots import plot_matching
 
