@@ -21,8 +21,9 @@ evaluates the whole matrix 100 times per solve). Each epoch count also runs ours
 ``stop="last_feasible"`` (``method.matching.dual_stop``, README).
 
 ``--synthetic N M`` needs neither the checkout nor an RNN: it runs greedy and our two stop rules
-on ``skewed_scores`` (tests/test_rim_matching.py: exp(rank 4 + biases), N users × M items) over
-``--seeds``, adds the exact LP optimum (scipy) when N·M ≤ 50,000, and only prints its rows.
+on ``skewed_scores`` (``iclr.methods.rim.matching_reference``: exp(rank 4 + biases), N users ×
+M items) over ``--seeds``, adds the exact LP optimum (scipy) when N·M ≤ 50,000, and only prints
+its rows.
 """
 
 from __future__ import annotations
@@ -101,10 +102,7 @@ def synthetic(
     n: int, m: int, k1: int, c1: int, seeds: list[int], mults: list[float], epochs: list[int]
 ) -> None:
     """Print greedy / anneal / last_feasible on skewed synthetic scores (no RNN, no upstream)."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from test_rim_matching import lp_optimum, skewed_scores
+    from iclr.methods.rim.matching_reference import lp_optimum, skewed_scores
 
     for seed in seeds:
         scores = skewed_scores(n, m, seed)

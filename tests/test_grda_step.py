@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers import composed
+from iclr.cli import schema
 from iclr.cli.errors import UserError
 
 
@@ -123,5 +124,5 @@ def test_a_bad_precision_is_one_line_before_the_job(cli, iclr_env):
     message = "method.precision='fp16': choose one of fp32, bf16"
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (iclr_env / "results").exists()
-    with pytest.raises(UserError, match=re.escape(message)):  # baselines do not declare it
-        trainer_for("dann", "+method.precision=fp16")
+    with pytest.raises(UserError, match=re.escape(message)):  # the baselines declare it too
+        schema.check(composed("method=dann", "dataset=dg15", "+method.precision=fp16"))

@@ -8,12 +8,12 @@ import re
 import numpy as np
 import pytest
 import torch
-from scipy.optimize import linprog
 
 from helpers import composed
 from iclr.cli import schema
 from iclr.cli.errors import UserError
 from iclr.methods.rim.matching import Dual, constraints, exposures, greedy
+from iclr.methods.rim.matching_reference import lp_optimum, skewed_scores
 
 
 def plain_greedy(scores: np.ndarray, k: int, c: int) -> np.ndarray:
@@ -24,32 +24,6 @@ def plain_greedy(scores: np.ndarray, k: int, c: int) -> np.ndarray:
         if rows[i] < k and cols[j] < c:
             taken[i, j], rows[i], cols[j] = True, rows[i] + 1, cols[j] + 1
     return taken
-
-
-def lp_optimum(scores: np.ndarray, k: float, c: float, kind: str = "ub") -> float:
-    """The exact optimum of the same assignment: max Σ s·π, 0 ≤ π ≤ 1, Σ_y π ≤ k per user and
-    Σ_x π ≤ C (ub) or ≥ C (lb) per item (HiGHS)."""
-    n, m = scores.shape
-    rows = np.kron(np.eye(n), np.ones(m))
-    cols = np.kron(np.ones(n), np.eye(m)) * (1 if kind == "ub" else -1)
-    res = linprog(
-        -scores.ravel(),
-        A_ub=np.vstack([rows, cols]),
-        b_ub=np.r_[np.full(n, k), np.full(m, c if kind == "ub" else -c)],
-        bounds=(0, 1),
-    )
-    assert res.status == 0, res.message
-    return -res.fun
-
-
-def skewed_scores(n: int, m: int, seed: int) -> torch.Tensor:
-    """exp(rank-4 + user and item biases): the heavy-tailed shape of RNN-HP's scores (ranging
-    over four decades), where many items compete for the few top users."""
-    gen = torch.Generator().manual_seed(seed)
-    user, item = (torch.randn(size, 4, generator=gen, dtype=torch.float64) for size in (n, m))
-    bias = torch.randn(n, 1, generator=gen, dtype=torch.float64)
-    pop = 1.5 * torch.randn(1, m, generator=gen, dtype=torch.float64)
-    return (user @ item.T + bias + pop).exp()
 
 
 @pytest.fixture
