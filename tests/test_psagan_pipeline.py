@@ -98,7 +98,10 @@ def test_training_beats_the_untrained_generator_on_m4(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not mirror_has("exchange-rate-lstnet"), reason="no exchange-rate mirror")
-def test_deepar_real_vs_synthetic_on_exchange_rate(tmp_path):
+def test_deepar_real_vs_synthetic_on_exchange_rate(tmp_path, monkeypatch):
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    monkeypatch.chdir(caller)  # lightning's ModelCheckpoint once wrote ./checkpoints here
     cfg = composed(
         "method=psagan",
         "dataset=exchange_rate",
@@ -113,6 +116,7 @@ def test_deepar_real_vs_synthetic_on_exchange_rate(tmp_path):
     for key in ("forecast/real/nrmse", "forecast/real/nd", "forecast/synthetic/nrmse"):
         assert np.isfinite(metrics[key]) and metrics[key] > 0
     assert metrics["forecast/synthetic_series"] == 8
+    assert not any(caller.iterdir())
 
 
 def test_synthetic_series_back_in_original_units():

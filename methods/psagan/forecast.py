@@ -8,6 +8,7 @@ at their window's timestamp (data augmentation, as in the paper's Section 4).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from typing import Any
 
@@ -112,25 +113,28 @@ def deepar_scores(
 
     pl.seed_everything(seed, workers=True, verbose=False)
     start = time.perf_counter()
-    estimator = DeepAREstimator(
-        freq=panel.freq,
-        prediction_length=panel.prediction_length,
-        context_length=int(cfg.context_length),
-        num_layers=int(cfg.num_layers),
-        hidden_size=int(cfg.hidden_size),
-        batch_size=int(cfg.batch_size),
-        num_batches_per_epoch=int(cfg.batches_per_epoch),
-        num_parallel_samples=int(cfg.samples),
-        # No enable_checkpointing=False: it clashes with the ModelCheckpoint gluonts adds.
-        trainer_kwargs={
-            "max_epochs": int(cfg.epochs),
-            "accelerator": "cpu",
-            "enable_progress_bar": False,
-            "enable_model_summary": False,
-            "logger": False,
-        },
-    )
-    predictor = estimator.train(list_dataset(panel, "train", extra), cache_data=True)
+    with tempfile.TemporaryDirectory(prefix="deepar-") as root:
+        estimator = DeepAREstimator(
+            freq=panel.freq,
+            prediction_length=panel.prediction_length,
+            context_length=int(cfg.context_length),
+            num_layers=int(cfg.num_layers),
+            hidden_size=int(cfg.hidden_size),
+            batch_size=int(cfg.batch_size),
+            num_batches_per_epoch=int(cfg.batches_per_epoch),
+            num_parallel_samples=int(cfg.samples),
+            # No enable_checkpointing=False: it clashes with the ModelCheckpoint gluonts adds. Its
+            # checkpoint would land in ./checkpoints of the caller's folder: a scratch root instead.
+            trainer_kwargs={
+                "default_root_dir": root,
+                "max_epochs": int(cfg.epochs),
+                "accelerator": "cpu",
+                "enable_progress_bar": False,
+                "enable_model_summary": False,
+                "logger": False,
+            },
+        )
+        predictor = estimator.train(list_dataset(panel, "train", extra), cache_data=True)
     train_s = time.perf_counter() - start
     forecasts, truths = make_evaluation_predictions(
         list_dataset(panel, "test"), predictor, num_samples=int(cfg.samples)

@@ -19,6 +19,16 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 
+def series_conditioning(
+    embedding: nn.Embedding | None, time_feat: torch.Tensor, series: torch.Tensor
+) -> torch.Tensor:
+    """(B, cond, L): the series-id embedding broadcast over time, then the time features."""
+    if embedding is None:
+        return time_feat
+    emb = embedding(series)[:, :, None].expand(-1, -1, time_feat.shape[-1])
+    return torch.cat([emb, time_feat], dim=1)
+
+
 class SelfAttention(nn.Module):
     """Residual SAGAN attention over time: one batched (B, L, L) softmax per call."""
 
@@ -121,10 +131,7 @@ class Generator(nn.Module):
 
     def conditioning(self, time_feat: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
         """(B, cond, L): series embedding broadcast over time, then the time features."""
-        if self.embedding is None:
-            return time_feat
-        emb = self.embedding(series)[:, :, None].expand(-1, -1, time_feat.shape[-1])
-        return torch.cat([emb, time_feat], dim=1)
+        return series_conditioning(self.embedding, time_feat, series)
 
     def forward(
         self,

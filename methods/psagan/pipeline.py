@@ -1,6 +1,6 @@
-"""Entry point of ``psagan`` and ``psagan_gru_gan``: train a generator on a panel, score it with
-Context-FID (and the real-vs-real floor), and optionally train DeepAR on real vs real +
-synthetic data.
+"""Entry point of ``psagan``, ``psagan_gru_gan`` and ``psagan_ebgan``: train a generator on a
+panel, score it with Context-FID (and the real-vs-real floor), and optionally train DeepAR on
+real vs real + synthetic data.
 
 Metrics: ``context_fid`` (± ``_std`` over runs), ``context_fid_real`` (the floor),
 ``context_fid_noise`` (uniform noise), ``raw_fid*``, and with ``method.forecast.enabled``
@@ -50,7 +50,7 @@ def apply_variant(panel: Panel, variant: Any, seed: int) -> tuple[Panel, dict[st
 def build_networks(
     cfg: Any, num_time_features: int, cardinality: int
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """Generator and discriminator for ``method.generator`` (psagan | gru)."""
+    """Generator and discriminator for ``method.generator`` (psagan | gru | ebgan)."""
     m = cfg.method
     kind = str(m.generator)
     length = int(m.target_len)
@@ -78,8 +78,29 @@ def build_networks(
     if int(m.context_length) > 0:
         raise UserError("method.context_length > 0 needs method.generator=psagan")
     gru = (int(m.embedding_dim), int(m.gru.hidden), int(m.gru.layers))
-    gen = GRUGenerator(length, num_time_features, cardinality, *gru)
-    return gen, GRUDiscriminator(length, num_time_features, cardinality, *gru)
+    if kind == "gru":
+        gen = GRUGenerator(length, num_time_features, cardinality, *gru)
+        return gen, GRUDiscriminator(length, num_time_features, cardinality, *gru)
+    # ebgan: an auto-encoder discriminator (the energy) with EBGAN's conv generator or, with
+    # method.ebgan.generator=gru, the GRU-GAN's generator (only the objective and D change).
+    from iclr.methods.psagan.ebgan import AutoEncoderDiscriminator, ConvGenerator
+
+    eb = m.ebgan
+    if str(eb.generator) == "gru":
+        gen = GRUGenerator(length, num_time_features, cardinality, *gru)
+    else:
+        gen = ConvGenerator(
+            length, num_time_features, cardinality, int(m.embedding_dim), int(eb.channels)
+        )
+    disc = AutoEncoderDiscriminator(
+        length,
+        num_time_features,
+        cardinality,
+        int(m.embedding_dim),
+        int(eb.channels),
+        int(eb.code_channels),
+    )
+    return gen, disc
 
 
 def encoder_for(cfg: Any, panel: Panel, scaler: Scaler, out_dir: Path) -> tuple[Any, dict]:

@@ -9,7 +9,8 @@ import numpy as np
 
 
 def plot_learning_curve(history: Path, path: Path, title: str) -> None:
-    """Discriminator / generator loss and moment loss per epoch; depth changes marked."""
+    """Discriminator / generator loss and moment loss per epoch (and EBGAN's mean real / fake
+    energies when logged); depth changes marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +20,10 @@ def plot_learning_curve(history: Path, path: Path, title: str) -> None:
         rows = list(csv.DictReader(handle))
     epoch = [float(r["epoch"]) for r in rows]
     fig, axis = plt.subplots(figsize=(6, 3.5))
-    for key in ("loss_d", "loss_g", "moment"):
+    logged = set(rows[0]) if rows else set()
+    for key in ("loss_d", "loss_g", "moment", "energy_real", "energy_fake"):
+        if key not in logged:
+            continue
         axis.plot(epoch, [float(r[key]) for r in rows], label=key)
     depth = [int(float(r["depth"])) for r in rows]
     for i in range(1, len(depth)):

@@ -6,6 +6,8 @@ of the first ``warmup_g_steps`` generator steps follows ``warmup_d_steps`` discr
 the newest stage fades in linearly over ``fade_in_epochs`` (fractional epochs here, so short CPU
 runs fade smoothly; upstream steps the factor per whole epoch). Real windows are average-pooled
 to the current stage length. Loss: LSGAN with factor ½; the generator adds λ·moment loss.
+An energy-based discriminator (``energy_based``, the EBGAN baseline) swaps LSGAN for EBGAN's
+margin loss and pulling-away term inside the same loop (``ebgan``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from iclr.methods.common.history import History
+from iclr.methods.psagan.ebgan import ebgan_d_loss, pulling_away
 from iclr.methods.psagan.windows import Batch, WindowSampler
 
 
@@ -122,9 +125,15 @@ def train_gan(
     schedule = growth_schedule(cfg, max_depth)
     bpe, epochs = int(cfg.batches_per_epoch), int(cfg.epochs)
     lam = float(cfg.moment_loss)
+    # EBGAN: D's score is an energy; its margin and pulling-away weight are training settings.
+    energy_based = bool(getattr(discriminator, "energy_based", False))
+    margin = float(cfg.margin) if energy_based else 0.0
+    pt_weight = float(cfg.pt_weight) if energy_based else 0.0
     g_steps = d_since_g = 0
     start = time.perf_counter()
     sums: dict[str, list[float]] = {"loss_d": [], "loss_g": [], "moment": []}
+    if energy_based:  # logged to check the margin sits between real and fake energies
+        sums.update(energy_real=[], energy_fake=[], pulling_away=[])
     with History(history_path) as history:
         for epoch in range(epochs):
             for it in range(bpe):
@@ -140,10 +149,19 @@ def train_gan(
                 if d_since_g >= n_d:  # generator step
                     fake = generate(generator, batch, gen, depth, alpha)
                     discriminator.requires_grad_(False)
-                    score = discriminator(fake, batch.time_feat, batch.series, depth, alpha)
+                    if energy_based:
+                        energy, code = discriminator.energy_and_code(
+                            fake, batch.time_feat, batch.series
+                        )
+                        pt = pulling_away(code)
+                        adversarial = energy.mean() + pt_weight * pt
+                        sums["pulling_away"].append(float(pt.detach()))
+                    else:
+                        score = discriminator(fake, batch.time_feat, batch.series, depth, alpha)
+                        adversarial = lsgan_g(score)
                     discriminator.requires_grad_(True)
                     moment = moment_loss(fake, real)
-                    loss = lsgan_g(score) + lam * moment
+                    loss = adversarial + lam * moment
                     opt_g.zero_grad(set_to_none=True)
                     loss.backward()
                     opt_g.step()
@@ -155,7 +173,12 @@ def train_gan(
                         fake = generate(generator, batch, gen, depth, alpha)
                     d_real = discriminator(real, batch.time_feat, batch.series, depth, alpha)
                     d_fake = discriminator(fake, batch.time_feat, batch.series, depth, alpha)
-                    loss = lsgan_d(d_real, d_fake)
+                    if energy_based:
+                        loss = ebgan_d_loss(d_real, d_fake, margin)
+                        sums["energy_real"].append(float(d_real.detach().mean()))
+                        sums["energy_fake"].append(float(d_fake.detach().mean()))
+                    else:
+                        loss = lsgan_d(d_real, d_fake)
                     opt_d.zero_grad(set_to_none=True)
                     loss.backward()
                     opt_d.step()
